@@ -1,0 +1,46 @@
+// The router executable, kubectl-vm. It is the one file krew links onto PATH (reference/krew.md §0).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode } from '../../shared/errors.ts';
+import { VERSION } from '../../shared/kube/transport.ts';
+import { helpText, route, unknownCommandText } from './route.ts';
+
+const here = path.dirname(fs.realpathSync(process.argv[1]!));
+const exists = (name: string) => fs.existsSync(path.join(here, name));
+const decision = route(process.argv.slice(2), exists);
+
+if (decision.kind === 'help') process.stdout.write(helpText(VERSION, exists));
+else if (decision.kind === 'version') process.stdout.write(`kubectl-vm ${VERSION}\n`);
+else if (decision.kind === 'unknown') {
+  process.stderr.write(unknownCommandText(decision.command, exists));
+  process.exitCode = ExitCode.usage;
+} else {
+  const file = path.join(here, decision.executable);
+  if (startsWith(file, '#!/usr/bin/env node')) {
+    // A sibling of ours: load it into this very process, which passes arguments, streams, exit code and signals
+    // through for free and spares a second Node start-up.
+    process.argv = [process.argv[0]!, file, ...decision.args];
+    require(file);
+  } else {
+    const child = spawn(file, decision.args, { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+    child.on('exit', (code, signal) => {
+      if (signal) {
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      } else process.exitCode = code ?? ExitCode.general;
+    });
+  }
+}
+
+function startsWith(file: string, prefix: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(prefix.length);
+    return fs.readSync(fd, buf, 0, buf.length, 0) === buf.length && buf.toString('utf8') === prefix;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

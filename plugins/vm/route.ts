@@ -1,0 +1,67 @@
+// Decides what `kubectl vm <args>` means: list the commands, print the version, or run a sibling executable.
+// krew links only this router onto PATH, so it finds `kubectl-vm-<command>` next to its own real path. Like
+// kubectl it tries the longest run of words first (`workload-entry configure` before `workload-entry`), and it
+// lets kubectl's global flags come before the command: `kubectl vm -n prod add-to-mesh …`.
+import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
+
+export type Route =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; executable: string; args: string[] }
+  | { kind: 'unknown'; command: string };
+
+/** Global flags whose value is the next argument when not written as --flag=value. */
+const VALUE_FLAGS = new Set(['-n', '--namespace', '--context', '--kubeconfig', '--cluster', '--user', '--request-timeout', '-o', '--output']);
+const MAX_WORDS = 3;
+
+export function route(argv: string[], exists: (executable: string) => boolean): Route {
+  const words: number[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (VALUE_FLAGS.has(a)) i++;
+      continue;
+    }
+    words.push(i);
+    if (words.length === MAX_WORDS + 1) break;
+  }
+  if (words.length === 0) {
+    if (argv.includes('--version')) return { kind: 'version' };
+    return { kind: 'help' };
+  }
+  // `kubectl vm help add-to-mesh` is `kubectl vm add-to-mesh --help`.
+  if (argv[words[0]!] === 'help') {
+    const rest = argv.filter((_, i) => i !== words[0]);
+    const inner = route(rest, exists);
+    return inner.kind === 'run' ? { ...inner, args: [...inner.args, '--help'] } : inner;
+  }
+  for (let n = Math.min(words.length, MAX_WORDS); n >= 1; n--) {
+    const used = words.slice(0, n);
+    const executable = executableName(used.map((i) => argv[i]!).join(' '));
+    if (exists(executable)) return { kind: 'run', executable, args: argv.filter((_, i) => !used.includes(i)) };
+  }
+  return { kind: 'unknown', command: argv[words[0]!]! };
+}
+
+export function helpText(version: string, exists: (executable: string) => boolean): string {
+  const entries = CATALOG.filter((e) => exists(executableName(e.name)));
+  const width = Math.max(...entries.map((e) => e.name.length), 10) + 3;
+  return [
+    `kubectl vm ${version}: bring virtual machines and bare-metal hosts into an Istio service mesh`,
+    '',
+    'Usage:',
+    '  kubectl vm <command> [flags]',
+    '',
+    'Commands:',
+    ...entries.map((e) => `  ${e.name.padEnd(width)}${e.describe}`),
+    '',
+    'Run "kubectl vm <command> --help" for the flags and examples of a command.',
+    '',
+  ].join('\n');
+}
+
+export function unknownCommandText(command: string, exists: (executable: string) => boolean): string {
+  const known = CATALOG.filter((e) => exists(executableName(e.name))).map((e) => e.name);
+  return [`error: unknown command "${command}" for "kubectl vm"`, `hint: the commands are: ${known.join(', ')}; see "kubectl vm --help"`, ''].join('\n');
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// Bundles every plugin into one executable file under dist/, named the way kubectl looks plugins up:
+// plugins/add-to-mesh/main.ts → dist/kubectl-vm-add_to_mesh, plugins/vm/main.ts → dist/kubectl-vm.
+//
+// The bundles are CommonJS: Node compiles them faster than ES modules, and an extension-less file in a directory
+// without package.json (a krew store) is loaded as CommonJS anyway. @kubernetes/client-node is bundled separately
+// and embedded as a string that is evaluated only when a kubeconfig needs its authenticators.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+/** The command for a plugin folder: the router is "vm"; "workload-entry-configure" is "workload-entry configure". */
+function executableFor(folder, catalogNames) {
+  if (folder === 'vm') return 'kubectl-vm';
+  const name = catalogNames.find((n) => n.replace(/ /g, '-') === folder);
+  if (!name) throw new Error(`plugins/${folder} is not in shared/cli/catalog.ts`);
+  return ['kubectl', 'vm', ...name.split(' ').map((w) => w.replace(/-/g, '_'))].join('-');
+}
+
+function catalogNames() {
+  const src = fs.readFileSync(path.join(root, 'shared/cli/catalog.ts'), 'utf8');
+  return [...src.matchAll(/\{ name: '([^']+)'/g)].map((m) => m[1]);
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+};
+
+async function clientNodeBlob() {
+  const out = await build({ ...common, entryPoints: [path.join(root, 'shared/kube/client-node-entry.ts')], write: false });
+  return out.outputFiles[0].text;
+}
+
+/** Keeps the unbundled fallback import of client-node-entry.ts out of the plugin bundles. */
+const externalClientNode = {
+  name: 'external-client-node-entry',
+  setup(b) {
+    b.onResolve({ filter: /client-node-entry\.ts$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+export async function buildAll({ quiet = false } = {}) {
+  const started = Date.now();
+  fs.rmSync(dist, { recursive: true, force: true });
+  fs.mkdirSync(dist, { recursive: true });
+  // Tell Node that the extension-less files here are CommonJS, whatever the package around them says.
+  fs.writeFileSync(path.join(dist, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
+  const blob = await clientNodeBlob();
+  const names = catalogNames();
+  const folders = fs.readdirSync(path.join(root, 'plugins')).filter((f) => fs.existsSync(path.join(root, 'plugins', f, 'main.ts')));
+  const built = [];
+  await Promise.all(
+    folders.map(async (folder) => {
+      const exe = executableFor(folder, names);
+      const outfile = path.join(dist, exe);
+      await build({
+        ...common,
+        entryPoints: [path.join(root, 'plugins', folder, 'main.ts')],
+        outfile,
+        banner: { js: `#!/usr/bin/env node\nvar __kvm_import_meta_url=require("url").pathToFileURL(__filename).href;` },
+        define: {
+          'import.meta.url': '__kvm_import_meta_url',
+          __VERSION__: JSON.stringify(pkg.version),
+          __CLIENT_NODE_AUTH__: folder === 'vm' ? 'undefined' : JSON.stringify(blob),
+        },
+        alias: { 'string-width': path.join(root, 'scripts/shims/string-width.js') },
+        plugins: [externalClientNode],
+      });
+      fs.chmodSync(outfile, 0o755);
+      built.push(exe);
+    }),
+  );
+  if (!quiet) {
+    for (const exe of built.sort()) console.error(`built dist/${exe} (${Math.round(fs.statSync(path.join(dist, exe)).size / 1024)} KiB)`);
+    console.error(`build took ${Date.now() - started} ms`);
+  }
+  return built;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildAll();
+}

@@ -1,0 +1,59 @@
+// Parsers for values users type, shared by every plugin: each one names the bad value and says what to write.
+import { UsageError } from '../errors.ts';
+import {
+  dns1035LabelProblem,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  isIPAddress,
+  labelValueProblem,
+  qualifiedNameProblem,
+} from '../kube/names.ts';
+
+type Rule = (value: string) => string | undefined;
+
+function check(what: string, value: string, rule: Rule, hint?: string): string {
+  const problem = rule(value);
+  if (problem) throw new UsageError(`invalid ${what} "${value}": ${problem}`, hint ? { hint } : undefined);
+  return value;
+}
+
+export const checkServiceName = (what: string, v: string) => check(what, v, dns1035LabelProblem, 'use lower-case letters, digits and "-", starting with a letter');
+export const checkNamespace = (v: string) => check('namespace', v, dns1123LabelProblem);
+export const checkSubdomain = (what: string, v: string) => check(what, v, dns1123SubdomainProblem);
+
+/** `10.0.0.1,fd00::1` → the addresses, each a valid IPv4 or IPv6 address, none twice. */
+export function parseAddresses(csv: string): string[] {
+  const items = csv.split(',');
+  const seen = new Set<string>();
+  return items.map((raw) => {
+    const ip = raw.trim();
+    if (ip === '') throw new UsageError(`empty address in "${csv}"`, { hint: 'separate addresses with single commas, e.g. 10.0.0.5,10.0.0.6' });
+    if (!isIPAddress(ip)) throw new UsageError(`invalid IP address "${ip}"`, { hint: 'give IPv4 (10.0.0.5) or IPv6 (fd00::5) addresses, separated by commas' });
+    if (seen.has(ip)) throw new UsageError(`IP address ${ip} is given twice`, { hint: 'give each address once' });
+    seen.add(ip);
+    return ip;
+  });
+}
+
+/**
+ * `k=v` items (already split at commas) → a map. Label values follow the label-value rules; annotation values
+ * are free text, and an annotation may be a bare key (empty value), as istioctl allowed.
+ */
+export function parseKeyValues(items: string[], kind: 'label' | 'annotation'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq === -1 && kind === 'label') throw new UsageError(`invalid label "${item}": expected key=value`, { hint: 'for example -l app=vmhttp,version=v1' });
+    const key = eq === -1 ? item : item.slice(0, eq);
+    const value = eq === -1 ? '' : item.slice(eq + 1);
+    const keyProblem = qualifiedNameProblem(key);
+    if (keyProblem) throw new UsageError(`invalid ${kind} key "${key}": ${keyProblem}`);
+    if (kind === 'label') {
+      const valueProblem = labelValueProblem(value);
+      if (valueProblem) throw new UsageError(`invalid value "${value}" of label ${key}: ${valueProblem}`);
+    }
+    if (key in out && out[key] !== value) throw new UsageError(`${kind} ${key} is given twice, as "${out[key]}" and "${value}"`);
+    out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+// The list of kubectl-vm commands, shared by the router (which must not import plugins) and by each plugin's
+// --help. One entry per executable.
+
+export interface CatalogEntry {
+  /** The words after `kubectl vm`. */
+  name: string;
+  describe: string;
+}
+
+export const CATALOG: readonly CatalogEntry[] = [
+  { name: 'add-to-mesh', describe: 'Add a service that runs on VMs to the mesh: a Service plus a ServiceEntry' },
+  { name: 'remove-from-mesh', describe: 'Remove a service that add-to-mesh added' },
+];
+
+export function describeCommand(name: string): string {
+  const entry = CATALOG.find((e) => e.name === name);
+  if (!entry) throw new Error(`${name} is not in the catalog`);
+  return entry.describe;
+}
+
+/**
+ * The executable kubectl looks up for a command: words joined by "-", and a "-" inside a word becomes "_"
+ * (`workload-entry configure` → `kubectl-vm-workload_entry-configure`).
+ */
+export function executableName(name: string): string {
+  return ['kubectl', 'vm', ...name.split(' ').map((w) => w.replace(/-/g, '_'))].join('-');
+}

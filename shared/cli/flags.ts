@@ -1,0 +1,106 @@
+// The flags every kubectl user expects, declared once. kubectl passes a plugin its arguments untouched, so each
+// plugin parses kubectl's global flags itself (reference/krew.md §7).
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+
+export const KUBE_GROUP = 'Kubernetes flags:';
+export const OUTPUT_GROUP = 'Output flags:';
+
+export type DryRun = 'none' | 'client' | 'server';
+export type OutputFormat = 'yaml' | 'json' | 'name';
+
+export interface KubeArgs {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  /** Milliseconds; 0 means no limit. */
+  requestTimeout: number;
+}
+
+export interface OutputArgs {
+  output?: OutputFormat;
+  dryRun: DryRun;
+}
+
+export interface CommonArgs {
+  verbose: number;
+}
+
+/** kubectl keeps the last value of a repeated single-valued flag; yargs would collect them into an array. */
+export const lastWins = (v: unknown): string | undefined => {
+  const last = Array.isArray(v) ? v[v.length - 1] : v;
+  return last === undefined ? undefined : String(last);
+};
+
+/** Repeatable list flags (`-l a=b -l c=d` or `-l a=b,c=d`) end up as one flat list of items. */
+export const commaList = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((item) => String(item).split(',')).filter((s) => s !== '');
+
+function oneOf<T extends string>(flag: string, allowed: readonly T[], fallback?: T) {
+  return (v: unknown): T | undefined => {
+    const value = lastWins(v);
+    if (value === undefined) return undefined;
+    if (value === '' && fallback !== undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new UsageError(`--${flag} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, not "${value}"`);
+  };
+}
+
+export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {
+  return y
+    .option('kubeconfig', {
+      type: 'string',
+      group: KUBE_GROUP,
+      coerce: lastWins,
+      describe: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+    })
+    .option('context', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig context to use' })
+    .option('cluster', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig cluster to use' })
+    .option('user', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig user to use' })
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      group: KUBE_GROUP,
+      coerce: lastWins,
+      describe: `The namespace (default: the context's namespace, else "default")`,
+    })
+    .option('request-timeout', {
+      type: 'string',
+      group: KUBE_GROUP,
+      coerce: (v: unknown) => parseDuration('request-timeout', lastWins(v) ?? '0'),
+      describe: 'How long to wait for one API request before giving up, e.g. 5s or 1m; 0 waits forever',
+    }) as unknown as Argv<T & KubeArgs>;
+}
+
+export function withOutputFlags<T>(y: Argv<T>): Argv<T & OutputArgs> {
+  return y
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      group: OUTPUT_GROUP,
+      coerce: oneOf<OutputFormat>('output', ['yaml', 'json', 'name']),
+      describe: 'Print the objects as yaml, json or name instead of the summary',
+    })
+    .option('dry-run', {
+      type: 'string',
+      group: OUTPUT_GROUP,
+      coerce: oneOf<DryRun>('dry-run', ['none', 'client', 'server'], 'client'),
+      describe: '"client" only prints what would be sent; "server" sends it with dryRun=All so the API validates it without storing anything',
+    }) as unknown as Argv<T & OutputArgs>;
+}
+
+export function withCommonFlags<T>(y: Argv<T>): Argv<T & CommonArgs> {
+  return y.option('verbose', {
+    alias: 'v',
+    type: 'count',
+    describe: 'Show causes and stack traces of errors; -vv also logs every API request',
+  }) as unknown as Argv<T & CommonArgs>;
+}
+
+/** Defaults applied after parsing, so that yargs never sees a default it could confuse with an explicit value. */
+export function normaliseOutputArgs<T extends Partial<OutputArgs>>(args: T): T & OutputArgs {
+  return { ...args, dryRun: args.dryRun ?? 'none' };
+}

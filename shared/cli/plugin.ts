@@ -1,0 +1,51 @@
+// The contract between a plugin and the shared runner. A plugin's command.ts declares PluginCommands (the yargs
+// parts plus a reference to run), its run.ts implements `run(ctx, args)`, and its main.ts hands the Plugin to
+// runPlugin.
+import type { Argv } from 'yargs';
+import type { DryRun } from './flags.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from '../output/logger.ts';
+import type { Step } from '../output/step.ts';
+import type { PrintableObject } from '../output/printer.ts';
+
+export interface PluginContext {
+  readonly log: Logger;
+  /** Wraps a slow step in a spinner (terminal) or a "✔ outcome" line (pipes, CI). */
+  readonly step: Step;
+  readonly dryRun: DryRun;
+  /** -n, else the kubeconfig context's namespace, else "default". Reads the kubeconfig but not the network. */
+  namespace(): string;
+  /** The API client, created on first use. */
+  kube(): KubeClient;
+  now(): Date;
+}
+
+export interface Result {
+  /** The objects the command created, changed, deleted or would create; -o prints these. */
+  objects?: PrintableObject[];
+  /** Human-readable lines printed to stdout when -o is not given. */
+  summary?: string[];
+  exitCode?: number;
+}
+
+export interface PluginCommand<A> {
+  /** The yargs command string, e.g. `external-service [name] [ips] [ports..]`. */
+  command: string;
+  aliases?: string[];
+  describe: string;
+  builder: (y: Argv) => Argv<A>;
+  run: (ctx: PluginContext, args: A) => Promise<Result>;
+}
+
+export interface Plugin {
+  /** The words after `kubectl vm`, e.g. `add-to-mesh`. */
+  name: string;
+  /** One line, shown by `kubectl vm` in its list of commands. */
+  describe: string;
+  /** The plugin's own subcommands (e.g. external-service), or one command whose string starts with `$0`. */
+  commands: PluginCommand<any>[];
+}
+
+export function defineCommand<A>(command: PluginCommand<A>): PluginCommand<A> {
+  return command;
+}

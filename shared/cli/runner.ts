@@ -1,0 +1,214 @@
+// The shared runner: parses argv with yargs, builds the PluginContext, runs the command, prints its result, and
+// is the only place that prints errors and decides the exit code.
+import os from 'node:os';
+import yargs, { type Argv } from 'yargs';
+import { CliError, ExitCode, InternalError, UsageError, asCliError } from '../errors.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { clientFor, offlineClient } from '../kube/connect.ts';
+import { hasKubeconfig, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
+import type { BackoffPolicy } from '../kube/retry.ts';
+import { VERSION } from '../kube/transport.ts';
+import { paintFor, type Paint } from '../output/color.ts';
+import type { IO } from '../output/io.ts';
+import { createLogger, type Logger } from '../output/logger.ts';
+import { formatObjects } from '../output/printer.ts';
+import { createStep } from '../output/step.ts';
+import { withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
+import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
+
+export const HOMEPAGE = 'https://github.com/kubectl-vm/kubectl-vm';
+
+export interface ExecuteOptions {
+  now?: () => Date;
+  backoff?: BackoffPolicy;
+}
+
+type AnyArgs = Partial<KubeArgs & OutputArgs & CommonArgs> & { [key: string]: unknown };
+
+/** The entry point of every plugin executable. */
+export async function runPlugin(plugin: Plugin): Promise<void> {
+  const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd() };
+  process.exitCode = await execute(plugin, process.argv.slice(2), io);
+}
+
+/** Runs a plugin with the given arguments and streams; returns the exit code. Tests call this directly. */
+export async function execute(plugin: Plugin, argv: string[], io: IO, options: ExecuteOptions = {}): Promise<number> {
+  const paint = await paintFor(io.stderr, io.env);
+  let verbosity = argv.filter((a) => /^-v+$/.test(a)).reduce((n, a) => n + a.length - 1, 0) + (argv.includes('--verbose') ? 1 : 0);
+  let session: Session | undefined;
+  try {
+    const parsed = await parse(plugin, argv, io);
+    if (parsed.kind === 'text') {
+      io.stdout.write(parsed.text.endsWith('\n') ? parsed.text : parsed.text + '\n');
+      return ExitCode.ok;
+    }
+    const args = parsed.args;
+    verbosity = args.verbose ?? 0;
+    const log = createLogger(io.stderr, paint, verbosity);
+    session = new Session(args, io, log, paint, options);
+    const result = await parsed.command.run(session.context, args);
+    printResult(result, args, io);
+    return result.exitCode ?? ExitCode.ok;
+  } catch (err) {
+    printError(err, io.stderr, paint, verbosity);
+    return asCliError(err).exitCode;
+  } finally {
+    session?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+type Parsed = { kind: 'text'; text: string } | { kind: 'run'; command: PluginCommand<AnyArgs>; args: AnyArgs };
+
+async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
+  const displayName = `kubectl vm ${plugin.name}`;
+  const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 100) : 80;
+  let selected: { command: PluginCommand<AnyArgs>; args: AnyArgs } | undefined;
+  let fallback: AnyArgs | undefined;
+  const y: Argv = withCommonFlags(
+    yargs()
+      .scriptName(displayName)
+      .parserConfiguration({
+        'duplicate-arguments-array': true,
+        'greedy-arrays': false,
+        'parse-numbers': false,
+        'parse-positional-numbers': false,
+      })
+      .strict()
+      .exitProcess(false)
+      .showHelpOnFail(false)
+      .help('help')
+      .alias('help', 'h')
+      .version('version', 'Show the version of kubectl-vm', VERSION)
+      .wrap(width),
+  );
+  const hasRoot = plugin.commands.some((c) => c.command.startsWith('$0'));
+  for (const command of plugin.commands) {
+    y.command({
+      command: command.command,
+      aliases: command.aliases,
+      describe: command.describe,
+      builder: command.builder,
+      handler: (args: AnyArgs) => {
+        selected = { command, args };
+      },
+    });
+  }
+  if (!hasRoot) {
+    y.usage(`${plugin.describe}\n\nUsage: ${displayName} <type> [arguments] [flags]`);
+    y.command({
+      command: '$0 [type]',
+      describe: false,
+      handler: (args: AnyArgs) => {
+        fallback = args;
+      },
+    } as never);
+  }
+  const outcome = await new Promise<{ err?: Error; output: string }>((resolve) => {
+    void y.parse(argv, {}, (err: Error | undefined, _args: unknown, output: string) => resolve({ err, output }));
+  });
+  if (outcome.err) {
+    if (outcome.err instanceof CliError) throw outcome.err;
+    const sub = plugin.commands.find((c) => [c.command.split(' ')[0], ...(c.aliases ?? [])].includes(argv.find((a) => !a.startsWith('-')) ?? ''));
+    const helpOf = sub && !hasRoot ? `${displayName} ${sub.command.split(' ')[0]}` : displayName;
+    throw new UsageError(lowerFirst(outcome.err.message), { hint: `see "${helpOf} --help"` });
+  }
+  if (outcome.output) return { kind: 'text', text: outcome.output };
+  if (selected) return { kind: 'run', ...selected };
+  const type = fallback?.type as string | undefined;
+  if (type === undefined) return { kind: 'text', text: await y.getHelp() };
+  const names = plugin.commands.map((c) => `${c.command.split(' ')[0]}${c.aliases?.length ? ` (${c.aliases.join(', ')})` : ''}`);
+  const rest = argv.filter((a) => a !== type);
+  throw new UsageError(`unknown resource type "${type}"`, {
+    hint: `${displayName} takes ${names.join(', ')}; did you mean "${displayName} ${plugin.commands[0]!.command.split(' ')[0]} ${[type, ...rest].join(' ')}"?`,
+  });
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Everything one run needs, created lazily: the kubeconfig is read only when a command asks for it. */
+class Session {
+  readonly context: PluginContext;
+  private config?: LoadedKubeconfig;
+  private client?: KubeClient;
+
+  constructor(
+    private readonly args: AnyArgs,
+    private readonly io: IO,
+    log: Logger,
+    paint: Paint,
+    options: ExecuteOptions,
+  ) {
+    const dryRun: DryRun = args.dryRun ?? 'none';
+    const interactive = io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
+    this.context = {
+      log,
+      dryRun,
+      step: createStep(io.stderr, paint, interactive),
+      now: options.now ?? (() => new Date()),
+      namespace: () => {
+        if (args.namespace) return args.namespace;
+        // A client-side dry run needs no cluster, so it also works without any kubeconfig.
+        if (dryRun === 'client' && !hasKubeconfig(args, this.kubeconfigEnv())) return 'default';
+        return this.loadConfig().namespace;
+      },
+      kube: () => {
+        if (!this.client && dryRun === 'client' && !hasKubeconfig(args, this.kubeconfigEnv())) {
+          this.client = offlineClient(args.namespace ?? 'default', log, () => captureError(() => this.loadConfig()));
+        }
+        return (this.client ??= clientFor(this.loadConfig(), { dryRun, log, timeoutMs: args.requestTimeout ?? 0, backoff: options.backoff }));
+      },
+    };
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+
+  private kubeconfigEnv() {
+    return { env: this.io.env, home: this.io.home };
+  }
+
+  private loadConfig(): LoadedKubeconfig {
+    this.config ??= loadKubeconfig(this.args, this.kubeconfigEnv());
+    return this.config;
+  }
+}
+
+function captureError(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  return new Error('no kubeconfig');
+}
+
+function printResult(result: Result, args: AnyArgs, io: IO): void {
+  if (args.output && result.objects) {
+    io.stdout.write(formatObjects(result.objects, args.output));
+    return;
+  }
+  for (const line of result.summary ?? []) io.stdout.write(line + '\n');
+}
+
+function printError(err: unknown, stderr: IO['stderr'], paint: Paint, verbosity: number): void {
+  const e = asCliError(err);
+  const lines = [`${paint.red('error:')} ${e.message}`];
+  for (const d of e.details) lines.push(`  ${d}`);
+  if (e.hint) lines.push(`${paint.cyan('hint:')} ${e.hint}`);
+  if (e instanceof InternalError) {
+    lines.push(`this is a bug in kubectl-vm: please report it at ${HOMEPAGE}/issues with the output of the same command and -v`);
+  }
+  if (verbosity >= 1) {
+    let cause: unknown = err instanceof CliError ? (err.cause ?? (e instanceof InternalError ? undefined : err)) : err;
+    while (cause instanceof Error) {
+      lines.push(paint.dim(`cause: ${cause.stack ?? cause.message}`));
+      cause = cause.cause;
+    }
+  }
+  stderr.write(lines.join('\n') + '\n');
+}

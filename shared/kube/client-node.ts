@@ -1,0 +1,18 @@
+// Loads client-node-entry.ts: from the string the build embedded, or straight from the source tree when running
+// unbundled (tests under tsx).
+import type * as Entry from './client-node-entry.ts';
+
+declare const __CLIENT_NODE_AUTH__: string | undefined;
+
+export async function loadClientNodeAuth(): Promise<typeof Entry> {
+  if (typeof __CLIENT_NODE_AUTH__ === 'string') {
+    const vm = await import('node:vm');
+    const { createRequire, wrap } = await import('node:module');
+    const factory = vm.runInThisContext(wrap(__CLIENT_NODE_AUTH__), { filename: 'kubectl-vm:client-node-auth.js' });
+    const mod = { exports: {} as typeof Entry };
+    const anchor = process.argv[1] ?? `${process.cwd()}/kubectl-vm`;
+    factory.call(mod.exports, mod.exports, createRequire(anchor), mod, anchor, process.cwd());
+    return mod.exports;
+  }
+  return import('./client-node-entry.ts');
+}

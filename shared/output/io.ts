@@ -1,0 +1,26 @@
+// The streams and environment a command runs with. The real ones come from process; tests pass buffers.
+
+export interface OutStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+export interface IO {
+  stdout: OutStream;
+  stderr: OutStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** The user's home directory, for ~/.kube/config. */
+  home: string;
+  cwd: string;
+}
+
+/** An in-memory stream, for tests and for capturing output. */
+export class BufferStream implements OutStream {
+  text = '';
+  constructor(readonly isTTY = false, readonly columns?: number) {}
+  write(chunk: string): boolean {
+    this.text += chunk;
+    return true;
+  }
+}
