@@ -1,0 +1,34 @@
+// Golden files: expected output lives in test/golden/**; UPDATE_GOLDEN=1 rewrites them instead of comparing.
+// Comparison is exact (trailing whitespace included) and fails with a line diff.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as assert from 'uvu/assert';
+import { ROOT } from './run.ts';
+
+export const GOLDEN_DIR = path.join(ROOT, 'test', 'golden');
+
+export function expectGolden(relative: string, actual: string): void {
+  const file = path.join(GOLDEN_DIR, relative);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, actual);
+    return;
+  }
+  if (!fs.existsSync(file)) assert.unreachable(`golden file ${relative} is missing; run UPDATE_GOLDEN=1 npm test to create it`);
+  const expected = fs.readFileSync(file, 'utf8');
+  if (expected !== actual) assert.fixture(actual, expected, `output differs from ${relative}`);
+}
+
+/** Replaces values that change from run to run (ids, times, addresses, ports, temp paths). */
+export function scrub(text: string, extra: [RegExp | string, string][] = []): string {
+  let out = text;
+  for (const [from, to] of extra) out = typeof from === 'string' ? out.split(from).join(to) : out.replace(from, to);
+  return out
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<UID>')
+    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/g, '<TIME>')
+    .replace(/https:\/\/127\.0\.0\.1:\d+/g, 'https://<SERVER>')
+    .replace(/10\.96\.\d+\.\d+/g, '<CLUSTER-IP>')
+    .replace(/"resourceVersion": ?"\d+"/g, '"resourceVersion":"<RV>"')
+    .replace(/resourceVersion: "\d+"/g, 'resourceVersion: "<RV>"')
+    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '<TOKEN>');
+}

@@ -1,0 +1,80 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAddresses, parseKeyValues } from '../../shared/cli/args.ts';
+import { parseDuration } from '../../shared/cli/duration.ts';
+import { commaList, lastWins } from '../../shared/cli/flags.ts';
+import { UsageError } from '../../shared/errors.ts';
+import { parsePort, parsePorts } from '../../shared/istio/ports.ts';
+
+const test = suite('argument parsers');
+
+function throwsUsage(fn: () => unknown, message: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, UsageError);
+    assert.match((err as Error).message, message);
+    assert.is((err as UsageError).exitCode, 64);
+    return;
+  }
+  assert.unreachable(`expected a UsageError matching ${message}`);
+}
+
+test('ports: [<protocol>:]<port> with istioctl names and protocol constants', () => {
+  assert.equal(parsePort('http:9080'), { name: 'http', port: 9080, protocol: 'HTTP' });
+  assert.equal(parsePort('tcp:8888'), { name: 'tcp', port: 8888, protocol: 'TCP' });
+  assert.equal(parsePort('HTTP2:81'), { name: 'HTTP2', port: 81, protocol: 'HTTP2' });
+  assert.equal(parsePort('grpc-web:7070'), { name: 'grpc-web', port: 7070, protocol: 'GRPC-Web' });
+  assert.equal(parsePort('mysql:3306').protocol, 'MySQL');
+  assert.equal(parsePort('8080'), { name: 'http', port: 8080, protocol: 'HTTP' });
+  assert.equal(parsePort('443'), { name: 'https', port: 443, protocol: 'HTTPS' });
+  assert.equal(parsePort('3306'), { name: 'mysql', port: 3306, protocol: 'MySQL' });
+});
+
+test('ports: each bad value gets its own message (B16: istioctl accepted tcp:-1 and tcp:70000)', () => {
+  throwsUsage(() => parsePort('tcp1:12345'), /^protocol tcp1 is not supported by Istio$/);
+  throwsUsage(() => parsePort('tcp:70000'), /70000 is not between 1 and 65535/);
+  throwsUsage(() => parsePort('tcp:0'), /0 is not between 1 and 65535/);
+  throwsUsage(() => parsePort('tcp:-1'), /invalid port "tcp:-1"/);
+  throwsUsage(() => parsePort('http:abc'), /invalid port "http:abc"/);
+  throwsUsage(() => parsePort(':80'), /the protocol before ":" is empty/);
+  throwsUsage(() => parsePort('9999'), /port 9999 needs a protocol: write <protocol>:9999/);
+  throwsUsage(() => parsePorts(['tcp:80', 'http:80']), /port 80 is given twice/);
+});
+
+test('addresses: IPv4 and IPv6, no empties, no duplicates, no zones or leading zeros', () => {
+  assert.equal(parseAddresses('10.0.0.5,fd00::5'), ['10.0.0.5', 'fd00::5']);
+  throwsUsage(() => parseAddresses('10.0.0.5,,10.0.0.6'), /empty address/);
+  throwsUsage(() => parseAddresses('10.0.0.300'), /invalid IP address "10.0.0.300"/);
+  throwsUsage(() => parseAddresses('vm.example.com'), /invalid IP address "vm.example.com"/);
+  throwsUsage(() => parseAddresses('fe80::1%eth0'), /invalid IP address/);
+  throwsUsage(() => parseAddresses('010.0.0.1'), /invalid IP address/);
+  throwsUsage(() => parseAddresses('10.0.0.5,10.0.0.5'), /given twice/);
+});
+
+test('labels and annotations', () => {
+  assert.equal(parseKeyValues(['app=test', 'version=v1'], 'label'), { app: 'test', version: 'v1' });
+  assert.equal(parseKeyValues(['env=stage area', 'flag'], 'annotation'), { 'env': 'stage area', flag: '' });
+  assert.equal(parseKeyValues(['example.com/team=a'], 'label'), { 'example.com/team': 'a' });
+  throwsUsage(() => parseKeyValues(['app'], 'label'), /invalid label "app": expected key=value/);
+  throwsUsage(() => parseKeyValues(['app=has space'], 'label'), /invalid value "has space" of label app/);
+  throwsUsage(() => parseKeyValues(['-app=x'], 'label'), /invalid label key "-app"/);
+  throwsUsage(() => parseKeyValues(['app=a', 'app=b'], 'label'), /label app is given twice/);
+});
+
+test('repeated and comma-separated flags', () => {
+  assert.equal(commaList(['a=b,c=d', 'e=f']), ['a=b', 'c=d', 'e=f']);
+  assert.equal(commaList(undefined), []);
+  assert.is(lastWins(['a', 'b']), 'b');
+  assert.is(lastWins('a'), 'a');
+});
+
+test('--request-timeout: seconds or Go durations', () => {
+  assert.is(parseDuration('request-timeout', '0'), 0);
+  assert.is(parseDuration('request-timeout', '5'), 5000);
+  assert.is(parseDuration('request-timeout', '1m30s'), 90000);
+  assert.is(parseDuration('request-timeout', '250ms'), 250);
+  throwsUsage(() => parseDuration('request-timeout', '5 minutes'), /invalid --request-timeout "5 minutes"/);
+});
+
+test.run();

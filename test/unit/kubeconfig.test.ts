@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../../shared/errors.ts';
+import { hasKubeconfig, loadKubeconfig } from '../../shared/kube/kubeconfig.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const test = suite('kubeconfig loading (kubectl rules)');
+
+function write(dir: string, name: string, doc: object): string {
+  const file = path.join(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, yaml.dump(doc));
+  return file;
+}
+
+const config = (ctx: string, server: string, extra: { namespace?: string; current?: string; user?: object } = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Config',
+  clusters: [{ name: ctx, cluster: { server, 'certificate-authority': 'ca.crt' } }],
+  users: [{ name: ctx, user: extra.user ?? { token: `token-${ctx}` } }],
+  contexts: [{ name: ctx, context: { cluster: ctx, user: ctx, ...(extra.namespace ? { namespace: extra.namespace } : {}) } }],
+  ...(extra.current !== undefined ? { 'current-context': extra.current } : {}),
+});
+
+function expectConfigError(fn: () => unknown, message: RegExp): void {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.match((err as Error).message, message);
+    assert.is((err as ConfigError).exitCode, 69);
+    return;
+  }
+  assert.unreachable('expected a ConfigError');
+}
+
+test('KUBECONFIG with several files: the first to set a value wins, missing files are skipped', () => {
+  const dir = tempDir();
+  const a = write(dir, 'a/config', config('a', 'https://a:6443', { current: 'b' }));
+  const b = write(dir, 'b/config', { ...config('b', 'https://b:6443', { current: 'a', namespace: 'team-b' }), clusters: [{ name: 'b', cluster: { server: 'https://b:6443' } }, { name: 'a', cluster: { server: 'https://ignored' } }] });
+  const env = { KUBECONFIG: [a, path.join(dir, 'missing'), b].join(path.delimiter) };
+  const loaded = loadKubeconfig({}, { env, home: dir });
+  assert.is(loaded.contextName, 'b');
+  assert.is(loaded.cluster.server, 'https://b:6443');
+  assert.is(loaded.namespace, 'team-b');
+  assert.is(loaded.namespaceSource, 'context');
+  assert.equal(loaded.sources, [a, b]);
+  const withContext = loadKubeconfig({ context: 'a' }, { env, home: dir });
+  assert.is(withContext.cluster.server, 'https://a:6443');
+  assert.is(withContext.cluster['certificate-authority'], path.join(dir, 'a', 'ca.crt'), 'relative paths resolve against their own file');
+  assert.is(withContext.namespace, 'default');
+});
+
+test('namespace: -n, else the context, else "default"', () => {
+  const dir = tempDir();
+  const file = write(dir, 'kc', config('x', 'https://x', { current: 'x', namespace: 'from-context' }));
+  assert.is(loadKubeconfig({ kubeconfig: file, namespace: 'flag' }, { env: {}, home: dir }).namespace, 'flag');
+  assert.is(loadKubeconfig({ kubeconfig: file }, { env: {}, home: dir }).namespace, 'from-context');
+});
+
+test('--cluster and --user override the context; ~/.kube/config is the default file', () => {
+  const dir = tempDir();
+  write(dir, '.kube/config', { ...config('x', 'https://x', { current: 'x' }), clusters: [{ name: 'x', cluster: { server: 'https://x' } }, { name: 'y', cluster: { server: 'https://y' } }], users: [{ name: 'x', user: { token: 'tx' } }, { name: 'u2', user: { token: 't2' } }] });
+  const loaded = loadKubeconfig({ cluster: 'y', user: 'u2' }, { env: {}, home: dir });
+  assert.is(loaded.cluster.server, 'https://y');
+  assert.is(loaded.user.token, 't2');
+});
+
+test('no kubeconfig at all is a clear error, never a fallback to localhost:8080', () => {
+  const dir = tempDir();
+  assert.is(hasKubeconfig({}, { env: {}, home: dir }), false);
+  expectConfigError(() => loadKubeconfig({}, { env: {}, home: dir }), /^no kubeconfig found: looked at \$KUBECONFIG \(unset\) and .*\.kube\/config$/);
+  expectConfigError(() => loadKubeconfig({ kubeconfig: path.join(dir, 'nope') }, { env: {}, home: dir }), /the kubeconfig file ".*nope" does not exist/);
+});
+
+test('a missing or unknown context names what is available', () => {
+  const dir = tempDir();
+  const file = write(dir, 'kc', config('only', 'https://x'));
+  expectConfigError(() => loadKubeconfig({ kubeconfig: file }, { env: {}, home: dir }), /no current context is set/);
+  expectConfigError(() => loadKubeconfig({ kubeconfig: file, context: 'nope' }, { env: {}, home: dir }), /context "nope" is not in/);
+  const broken = path.join(dir, 'broken');
+  fs.writeFileSync(broken, 'clusters: [\n');
+  expectConfigError(() => loadKubeconfig({ kubeconfig: broken }, { env: {}, home: dir }), /cannot read kubeconfig/);
+});
+
+test.run();

@@ -1,0 +1,35 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
+import { helpText, route } from '../../plugins/vm/route.ts';
+
+const test = suite('router: kubectl vm <command>');
+const present = new Set(['kubectl-vm-add_to_mesh', 'kubectl-vm-remove_from_mesh', 'kubectl-vm-workload_entry-configure']);
+const exists = (e: string) => present.has(e);
+
+test('executable names follow kubectl plugin lookup', () => {
+  assert.is(executableName('add-to-mesh'), 'kubectl-vm-add_to_mesh');
+  assert.is(executableName('workload-entry configure'), 'kubectl-vm-workload_entry-configure');
+});
+
+test('a command runs its sibling with the remaining arguments, flags kept in place', () => {
+  assert.equal(route(['add-to-mesh', 'es', 'vmhttp', '10.0.0.5', 'http:80'], exists), { kind: 'run', executable: 'kubectl-vm-add_to_mesh', args: ['es', 'vmhttp', '10.0.0.5', 'http:80'] });
+  assert.equal(route(['-n', 'prod', '--context=c', 'add-to-mesh', '--help'], exists), { kind: 'run', executable: 'kubectl-vm-add_to_mesh', args: ['-n', 'prod', '--context=c', '--help'] });
+  assert.equal(route(['workload-entry', 'configure', '-f', 'wg.yaml'], exists), { kind: 'run', executable: 'kubectl-vm-workload_entry-configure', args: ['-f', 'wg.yaml'] });
+  assert.equal(route(['help', 'remove-from-mesh'], exists), { kind: 'run', executable: 'kubectl-vm-remove_from_mesh', args: ['--help'] });
+});
+
+test('no command lists the commands; --version; unknown commands', () => {
+  assert.equal(route([], exists), { kind: 'help' });
+  assert.equal(route(['--help'], exists), { kind: 'help' });
+  assert.equal(route(['--version'], exists), { kind: 'version' });
+  assert.equal(route(['frobnicate', '-n', 'x'], exists), { kind: 'unknown', command: 'frobnicate' });
+});
+
+test('the help text lists the commands that are installed, with their descriptions', () => {
+  const text = helpText('1.2.3', exists);
+  for (const e of CATALOG) assert.ok(text.includes(`  ${e.name}`) && text.includes(e.describe), e.name);
+  assert.ok(text.startsWith('kubectl vm 1.2.3:'));
+});
+
+test.run();
