@@ -1,6 +1,16 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { commaList, lastWins, withKubeFlags, withOutputFlags, type CommonArgs, type KubeArgs, type OutputArgs } from '../../shared/cli/flags.ts';
+import {
+  commaList,
+  FLAGS_GROUP,
+  lastWins,
+  withExamples,
+  withKubeFlags,
+  withOutputFlags,
+  type CommonArgs,
+  type KubeArgs,
+  type OutputArgs,
+} from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { run } from './run.ts';
 
@@ -18,8 +28,8 @@ export const externalService = defineCommand<AddToMeshArgs>({
   command: 'external-service [name] [ips] [ports..]',
   aliases: ['es'],
   describe: 'Add an external service (e.g. services running on a VM) to the Istio service mesh',
-  builder: (y: Argv) =>
-    withOutputFlags(withKubeFlags(y))
+  builder: (y: Argv) => {
+    const flags = y
       .positional('name', { type: 'string', describe: 'Name of the Service to create (a DNS-1035 label)' })
       .positional('ips', { type: 'string', describe: 'Comma-separated IPv4 or IPv6 addresses of the VMs that run it' })
       .positional('ports', {
@@ -27,19 +37,23 @@ export const externalService = defineCommand<AddToMeshArgs>({
         array: true,
         describe: '[<protocol>:]<port>, e.g. http:8080 tcp:3306; the protocol may be left out for 80, 443, 3306 and 8080',
       })
-      .option('labels', { alias: 'l', type: 'string', array: true, coerce: commaList, describe: 'Labels for the Service and the endpoints: k=v, comma-separated or repeated' })
-      .option('annotations', { alias: 'a', type: 'string', array: true, coerce: commaList, describe: 'Annotations for the Service: k=v, comma-separated or repeated' })
+      .option('labels', { alias: 'l', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Labels for the Service and the endpoints: k=v, comma-separated or repeated' })
+      .option('annotations', { alias: 'a', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Annotations for the Service: k=v, comma-separated or repeated' })
       .option('service-account', {
         alias: ['s', 'serviceaccount'],
         type: 'string',
         default: 'default',
+        group: FLAGS_GROUP,
         coerce: lastWins,
         describe: 'The service account the VMs run as; it becomes the identity of every endpoint',
       })
-      .option('cluster-domain', { type: 'string', default: 'cluster.local', coerce: lastWins, describe: "The cluster's DNS domain, for the host <name>.<namespace>.svc.<domain>" })
-      .example('kubectl vm add-to-mesh external-service vmhttp 10.0.0.5 http:8080 -n vm', 'Put the HTTP server of one VM behind the Service vm/vmhttp')
-      .example('kubectl vm add-to-mesh es mysqldb 10.0.0.7,10.0.0.8 mysql:3306 -l app=mysqldb -s db -n vm', 'Two VMs running as service account "db"')
-      .example('kubectl vm add-to-mesh es vmhttp 10.0.0.5 http:8080 --dry-run=client -o yaml', 'Print the Service and ServiceEntry without creating them') as unknown as Argv<AddToMeshArgs>,
+      .option('cluster-domain', { type: 'string', default: 'cluster.local', group: FLAGS_GROUP, coerce: lastWins, describe: "The cluster's DNS domain, for the host <name>.<namespace>.svc.<domain>" });
+    return withExamples(withKubeFlags(withOutputFlags(flags)), [
+      ['Put the HTTP server of one VM behind the Service vm/vmhttp', 'kubectl vm add-to-mesh external-service vmhttp 10.0.0.5 http:8080 -n vm'],
+      ['Two VMs running MySQL as service account "db", with a label on every endpoint', 'kubectl vm add-to-mesh es mysqldb 10.0.0.7,10.0.0.8 mysql:3306 -l app=mysqldb -s db -n vm'],
+      ['Print the Service and ServiceEntry without creating them', 'kubectl vm add-to-mesh es vmhttp 10.0.0.5 http:8080 --dry-run=client -o yaml'],
+    ]) as unknown as Argv<AddToMeshArgs>;
+  },
   run,
 });
 

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { withKubeFlags, withOutputFlags, type CommonArgs, type KubeArgs, type OutputArgs } from '../../shared/cli/flags.ts';
+import { withExamples, withKubeFlags, withOutputFlags, type CommonArgs, type KubeArgs, type OutputArgs } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { run } from './run.ts';
 
@@ -13,10 +13,10 @@ export const externalService = defineCommand<RemoveFromMeshArgs>({
   aliases: ['es'],
   describe: 'Remove the Service and ServiceEntry of an external service from the Istio service mesh',
   builder: (y: Argv) =>
-    withOutputFlags(withKubeFlags(y))
-      .positional('name', { type: 'string', describe: 'The name given to add-to-mesh external-service' })
-      .example('kubectl vm remove-from-mesh external-service vmhttp -n vm', 'Delete Service vm/vmhttp and ServiceEntry vm/mesh-expansion-vmhttp')
-      .example('kubectl vm remove-from-mesh es vmhttp -n vm --dry-run=server -o name', 'Show what would be deleted') as unknown as Argv<RemoveFromMeshArgs>,
+    withExamples(withKubeFlags(withOutputFlags(y.positional('name', { type: 'string', describe: 'The name given to add-to-mesh external-service' }))), [
+      ['Delete Service vm/vmhttp and ServiceEntry vm/mesh-expansion-vmhttp', 'kubectl vm remove-from-mesh external-service vmhttp -n vm'],
+      ['Show what would be deleted, checked by the API server', 'kubectl vm remove-from-mesh es vmhttp -n vm --dry-run=server -o name'],
+    ]) as unknown as Argv<RemoveFromMeshArgs>,
   run,
 });
 

@@ -18,8 +18,8 @@ function check(what: string, value: string, rule: Rule, hint?: string): string {
 }
 
 export const checkServiceName = (what: string, v: string) => check(what, v, dns1035LabelProblem, 'use lower-case letters, digits and "-", starting with a letter');
-export const checkNamespace = (v: string) => check('namespace', v, dns1123LabelProblem);
-export const checkSubdomain = (what: string, v: string) => check(what, v, dns1123SubdomainProblem);
+export const checkNamespace = (v: string) => check('namespace', v, dns1123LabelProblem, 'use lower-case letters, digits and "-"');
+export const checkSubdomain = (what: string, v: string) => check(what, v, dns1123SubdomainProblem, 'use lower-case letters, digits, "-" and "."');
 
 /** `10.0.0.1,fd00::1` → the addresses, each a valid IPv4 or IPv6 address, none twice. */
 export function parseAddresses(csv: string): string[] {
@@ -47,12 +47,12 @@ export function parseKeyValues(items: string[], kind: 'label' | 'annotation'): R
     const key = eq === -1 ? item : item.slice(0, eq);
     const value = eq === -1 ? '' : item.slice(eq + 1);
     const keyProblem = qualifiedNameProblem(key);
-    if (keyProblem) throw new UsageError(`invalid ${kind} key "${key}": ${keyProblem}`);
+    if (keyProblem) throw new UsageError(`invalid ${kind} key "${key}": ${keyProblem}`, { hint: 'keys look like app or example.com/team' });
     if (kind === 'label') {
       const valueProblem = labelValueProblem(value);
-      if (valueProblem) throw new UsageError(`invalid value "${value}" of label ${key}: ${valueProblem}`);
+      if (valueProblem) throw new UsageError(`invalid value "${value}" of label ${key}: ${valueProblem}`, { hint: 'label values are at most 63 letters, digits, "-", "_" or "."' });
     }
-    if (key in out && out[key] !== value) throw new UsageError(`${kind} ${key} is given twice, as "${out[key]}" and "${value}"`);
+    if (key in out && out[key] !== value) throw new UsageError(`${kind} ${key} is given twice, as "${out[key]}" and "${value}"`, { hint: `give ${key} once` });
     out[key] = value;
   }
   return out;

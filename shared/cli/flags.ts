@@ -4,8 +4,11 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 
+/** Help groups, in the order they print: a command's own flags, then output, Kubernetes and global flags. */
+export const FLAGS_GROUP = 'Flags:';
 export const KUBE_GROUP = 'Kubernetes flags:';
 export const OUTPUT_GROUP = 'Output flags:';
+export const GLOBAL_GROUP = 'Global flags:';
 
 export type DryRun = 'none' | 'client' | 'server';
 export type OutputFormat = 'yaml' | 'json' | 'name';
@@ -103,4 +106,10 @@ export function withCommonFlags<T>(y: Argv<T>): Argv<T & CommonArgs> {
 /** Defaults applied after parsing, so that yargs never sees a default it could confuse with an explicit value. */
 export function normaliseOutputArgs<T extends Partial<OutputArgs>>(args: T): T & OutputArgs {
   return { ...args, dryRun: args.dryRun ?? 'none' };
+}
+
+/** kubectl-style examples: a "# what it does" line above each command line. */
+export function withExamples<T>(y: Argv<T>, examples: [what: string, command: string][]): Argv<T> {
+  for (const [what, command] of examples) y.example(`# ${what}`, '').example(command, '');
+  return y;
 }

@@ -13,7 +13,7 @@ import type { IO } from '../output/io.ts';
 import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
 import { createStep } from '../output/step.ts';
-import { withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
+import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
 import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
 
 export const HOMEPAGE = 'https://github.com/kubectl-vm/kubectl-vm';
@@ -63,7 +63,7 @@ type Parsed = { kind: 'text'; text: string } | { kind: 'run'; command: PluginCom
 
 async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
   const displayName = `kubectl vm ${plugin.name}`;
-  const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 100) : 80;
+  const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 120) : 100;
   let selected: { command: PluginCommand<AnyArgs>; args: AnyArgs } | undefined;
   let fallback: AnyArgs | undefined;
   const y: Argv = withCommonFlags(
@@ -82,7 +82,7 @@ async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
       .alias('help', 'h')
       .version('version', 'Show the version of kubectl-vm', VERSION)
       .wrap(width),
-  );
+  ).group(['help', 'version', 'verbose'], GLOBAL_GROUP);
   const hasRoot = plugin.commands.some((c) => c.command.startsWith('$0'));
   for (const command of plugin.commands) {
     y.command({
@@ -98,8 +98,10 @@ async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
   if (!hasRoot) {
     y.usage(`${plugin.describe}\n\nUsage: ${displayName} <type> [arguments] [flags]`);
     y.command({
-      command: '$0 [type]',
+      command: '$0 [type] [rest..]',
       describe: false,
+      // Only here to answer an unknown type with a did-you-mean, so it takes any flag.
+      builder: (b: Argv) => b.strict(false),
       handler: (args: AnyArgs) => {
         fallback = args;
       },
@@ -119,7 +121,7 @@ async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
   const type = fallback?.type as string | undefined;
   if (type === undefined) return { kind: 'text', text: await y.getHelp() };
   const names = plugin.commands.map((c) => `${c.command.split(' ')[0]}${c.aliases?.length ? ` (${c.aliases.join(', ')})` : ''}`);
-  const rest = argv.filter((a) => a !== type);
+  const rest = argv.filter((a) => a !== type && a !== '--');
   throw new UsageError(`unknown resource type "${type}"`, {
     hint: `${displayName} takes ${names.join(', ')}; did you mean "${displayName} ${plugin.commands[0]!.command.split(' ')[0]} ${[type, ...rest].join(' ')}"?`,
   });

@@ -106,7 +106,15 @@ function builtinKinds(options: RegistryOptions): KindDef[] {
   return kinds;
 }
 
+const parsedCrds = new Map<string, KindDef[]>();
+
+/** The kinds a CRD file defines; parsed once per process, each server gets its own copy. */
 function crdKinds(file: string): KindDef[] {
+  if (!parsedCrds.has(file)) parsedCrds.set(file, parseCrds(file));
+  return parsedCrds.get(file)!.map((k) => ({ ...k }));
+}
+
+function parseCrds(file: string): KindDef[] {
   const docs = yaml.loadAll(fs.readFileSync(file, 'utf8')) as Record<string, any>[];
   return docs
     .filter((d) => d?.kind === 'CustomResourceDefinition')

@@ -302,15 +302,17 @@ export class TestApiServer {
     }
   }
 
+  /** Every fault counts the requests it matches; the first one whose turn it is answers this request. */
   private matchFault(r: RecordedRequest): ArmedFault | undefined {
+    let chosen: ArmedFault | undefined;
     for (const f of this.faults) {
       if (f.method && f.method !== r.method) continue;
       if (f.path instanceof RegExp ? !f.path.test(r.path) : f.path !== undefined && f.path !== r.path) continue;
       f.seen++;
       const first = f.nth ?? 1;
-      if (f.seen >= first && f.seen < first + (f.times ?? 1)) return f;
+      if (!chosen && f.seen >= first && f.seen < first + (f.times ?? 1)) chosen = f;
     }
-    return undefined;
+    return chosen;
   }
 
   private describe(pathname: string, method: string) {

@@ -1,0 +1,38 @@
+// Fixture builders: tests never spell out raw objects. "managed" objects are made by kubectl-vm's own builders,
+// exactly as add-to-mesh would have made them; "plain" ones are what a user made by hand.
+import { buildService, buildServiceEntry, type ExternalServiceSpec } from '../../shared/istio/external-service.ts';
+import { parsePorts } from '../../shared/istio/ports.ts';
+import type { KubeObject } from '../../shared/kube/objects.ts';
+
+export function namespace(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+function spec(ns: string, name: string, addresses: string[], ports: string[]): ExternalServiceSpec {
+  return { name, namespace: ns, addresses, ports: parsePorts(ports), labels: {}, annotations: {}, serviceAccount: 'default', clusterDomain: 'cluster.local' };
+}
+
+/** The Service add-to-mesh creates for `<name> <ip> http:<port>`. */
+export function managedService(ns: string, name: string, ports: { name: string; port: number; protocol: string }[]): KubeObject {
+  return buildService(spec(ns, name, ['10.0.0.5'], ports.map((p) => `${p.name.split('-')[0]}:${p.port}`)));
+}
+
+/** The ServiceEntry add-to-mesh creates. */
+export function managedServiceEntry(ns: string, name: string, addresses: string[], ports: { name: string; number: number; protocol: string }[]): KubeObject {
+  return buildServiceEntry(spec(ns, name, addresses, ports.map((p) => `${p.name.split('-')[0]}:${p.number}`)));
+}
+
+/** A Service someone created by hand, without kubectl-vm's label. */
+export function plainService(ns: string, name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { ports: [{ name: 'tcp-12345', port: 12345 }] } };
+}
+
+/** A ServiceEntry someone created by hand. */
+export function plainServiceEntry(ns: string, name: string): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name, namespace: ns },
+    spec: { hosts: ['external.example.com'], ports: [{ name: 'tcp', number: 12345, protocol: 'TCP' }], resolution: 'DNS', location: 'MESH_EXTERNAL' },
+  };
+}
