@@ -14,13 +14,13 @@ import type { AddToMeshArgs } from './command.ts';
 
 const USAGE = 'kubectl vm add-to-mesh external-service <name> <ip>[,<ip>…] [<protocol>:]<port>… [-n <namespace>]';
 
-export function specFrom(args: AddToMeshArgs, namespace: string): ExternalServiceSpec {
+/** Checks every argument, and only then asks for the namespace (which may read the kubeconfig). */
+export function specFrom(args: AddToMeshArgs, namespace: () => string): ExternalServiceSpec {
   if (!args.name || !args.ips || !args.ports?.length) {
     throw new UsageError('provide service name, IP and Port List', { hint: `usage: ${USAGE}` });
   }
-  return {
+  const spec = {
     name: checkServiceName('service name', args.name),
-    namespace: checkNamespace(namespace),
     addresses: parseAddresses(args.ips),
     ports: parsePorts(args.ports),
     labels: parseKeyValues(args.labels ?? [], 'label'),
@@ -28,12 +28,13 @@ export function specFrom(args: AddToMeshArgs, namespace: string): ExternalServic
     serviceAccount: checkSubdomain('service account', args.serviceAccount),
     clusterDomain: checkSubdomain('cluster domain', args.clusterDomain),
   };
+  return { ...spec, namespace: checkNamespace(namespace()) };
 }
 
 const VERB: Record<Outcome, string> = { created: 'has been created in', configured: 'has been updated in', unchanged: 'is unchanged in' };
 
 export async function run(ctx: PluginContext, args: AddToMeshArgs): Promise<Result> {
-  const spec = specFrom(args, ctx.namespace());
+  const spec = specFrom(args, ctx.namespace);
   const kube = ctx.kube();
   const apply = (desired: KubeObject) =>
     ctx.step(describeRef(refOf(desired)), async (report): Promise<Ensured<KubeObject>> => {

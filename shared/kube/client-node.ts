@@ -7,8 +7,10 @@ declare const __CLIENT_NODE_AUTH__: string | undefined;
 export async function loadClientNodeAuth(): Promise<typeof Entry> {
   if (typeof __CLIENT_NODE_AUTH__ === 'string') {
     const vm = await import('node:vm');
-    const { createRequire, wrap } = await import('node:module');
-    const factory = vm.runInThisContext(wrap(__CLIENT_NODE_AUTH__), { filename: 'kubectl-vm:client-node-auth.js' });
+    const { createRequire } = await import('node:module');
+    const factory = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${__CLIENT_NODE_AUTH__}\n})`, {
+      filename: 'kubectl-vm:client-node-auth.js',
+    });
     const mod = { exports: {} as typeof Entry };
     const anchor = process.argv[1] ?? `${process.cwd()}/kubectl-vm`;
     factory.call(mod.exports, mod.exports, createRequire(anchor), mod, anchor, process.cwd());

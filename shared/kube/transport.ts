@@ -8,7 +8,7 @@ import type { Logger } from '../output/logger.ts';
 import type { LoadedKubeconfig } from './kubeconfig.ts';
 import { apiError, statusFrom, transportError, type RequestDescription } from './errors.ts';
 import { backoffDelay, defaultBackoff, isDroppedConnection, verdictForStatus, type BackoffPolicy } from './retry.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InternalError } from '../errors.ts';
 import { loadClientNodeAuth } from './client-node.ts';
 
 declare const __VERSION__: string | undefined;
@@ -91,13 +91,15 @@ export class Transport implements Sender {
   /** Sends a request, retrying 429, 5xx and dropped connections; returns the response of a 2xx, throws otherwise. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const what: RequestDescription = { ...req.what, server: this.server, context: this.config.contextName };
+    const prepared = await this.prepare();
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
-        res = await this.once(req);
+        res = await this.once(req, prepared);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        if (e instanceof ConfigError) throw e;
+        // Only failures of the connection carry an errno-style code; anything else is a bug of ours.
+        if (typeof e.code !== 'string') throw new InternalError(`${req.method} ${req.path} failed: ${e.message}`, { cause: e });
         if (attempt < this.backoff.attempts && isDroppedConnection(e)) {
           await this.wait(attempt, undefined, `${req.method} ${req.path}: ${e.message}`);
           continue;
@@ -125,58 +127,69 @@ export class Transport implements Sender {
     await this.backoff.sleep(ms);
   }
 
-  private once(req: HttpRequest): Promise<HttpResponse> {
-    return this.prepare().then(
-      (prepared) =>
-        new Promise<HttpResponse>((resolve, reject) => {
-          const query = new URLSearchParams();
-          for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v);
-          const qs = query.toString();
-          const headers: Record<string, string> = { ...prepared.headers, Accept: 'application/json' };
-          if (req.body !== undefined) {
-            headers['Content-Type'] = req.contentType ?? 'application/json';
-            headers['Content-Length'] = String(Buffer.byteLength(req.body));
-          }
-          const started = Date.now();
-          const mod = this.url.protocol === 'http:' ? http : https;
-          this.requests++;
-          const r = mod.request(
-            {
-              protocol: this.url.protocol,
-              hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
-              port: this.url.port || undefined,
-              path: `${this.url.pathname.replace(/\/+$/, '')}${req.path}${qs ? `?${qs}` : ''}`,
-              method: req.method,
-              headers,
-              agent: prepared.agent,
-            },
-            (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (c: Buffer) => chunks.push(c));
-              res.on('error', reject);
-              res.on('end', () => {
-                const body = Buffer.concat(chunks).toString('utf8');
-                this.options.log.debug(`${req.method} ${this.server}${req.path}${qs ? `?${qs}` : ''} ${res.statusCode} in ${Date.now() - started}ms`);
-                for (const w of warningsOf(res.headers)) this.options.log.warn(w);
-                resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
-              });
-            },
-          );
-          if (this.options.timeoutMs > 0) {
-            r.setTimeout(this.options.timeoutMs, () => {
-              const e: NodeJS.ErrnoException = new Error(`no answer within ${this.options.timeoutMs / 1000}s (--request-timeout)`);
-              e.code = 'ETIMEDOUT';
-              r.destroy(e);
-            });
-          }
-          r.on('error', reject);
-          r.end(req.body);
-        }),
-    );
+  private once(req: HttpRequest, prepared: Prepared): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v);
+      const qs = query.toString();
+      const headers: Record<string, string> = { ...prepared.headers, Accept: 'application/json' };
+      if (req.body !== undefined) {
+        headers['Content-Type'] = req.contentType ?? 'application/json';
+        headers['Content-Length'] = String(Buffer.byteLength(req.body));
+      }
+      const started = Date.now();
+      const mod = this.url.protocol === 'http:' ? http : https;
+      this.requests++;
+      const r = mod.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port || undefined,
+          path: `${this.url.pathname.replace(/\/+$/, '')}${req.path}${qs ? `?${qs}` : ''}`,
+          method: req.method,
+          headers,
+          agent: prepared.agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            this.options.log.debug(`${req.method} ${this.server}${req.path}${qs ? `?${qs}` : ''} ${res.statusCode} in ${Date.now() - started}ms`);
+            for (const w of warningsOf(res.headers)) this.options.log.warn(w);
+            resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+          });
+        },
+      );
+      if (this.options.timeoutMs > 0) {
+        r.setTimeout(this.options.timeoutMs, () => {
+          const e: NodeJS.ErrnoException = new Error(`no answer within ${this.options.timeoutMs / 1000}s (--request-timeout)`);
+          e.code = 'ETIMEDOUT';
+          r.destroy(e);
+        });
+      }
+      r.on('error', reject);
+      r.end(req.body);
+    });
   }
 
+  /** Credentials and TLS settings, worked out once per run. */
   private prepare(): Promise<Prepared> {
-    this.prepared ??= this.config.user.exec || this.config.user['auth-provider'] || this.config.cluster['proxy-url'] ? this.viaClientNode() : Promise.resolve(this.staticAuth());
+    this.prepared ??= (async () => {
+      const { user } = this.config;
+      if (!user.exec && !user['auth-provider'] && !this.config.cluster['proxy-url']) return this.staticAuth();
+      try {
+        return await this.viaClientNode();
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        const how = user.exec ? `the exec credential plugin "${user.exec.command}"` : user['auth-provider'] ? `the auth-provider "${user['auth-provider'].name}"` : 'the proxy';
+        throw new ConfigError(`cannot get credentials for user "${this.config.userName}" of context "${this.config.contextName}" from ${how}: ${(err as Error).message}`, {
+          hint: user.exec ? `run ${user.exec.command} yourself to see why it fails, or check the user's exec section in your kubeconfig` : 'check the user and cluster entries of your kubeconfig',
+          cause: err,
+        });
+      }
+    })();
     return this.prepared;
   }
 

@@ -38,6 +38,7 @@ import {
 import { toTable, wantsTable } from './table.ts';
 import { mintToken } from './token.ts';
 import { decodeProtobuf } from './protobuf.ts';
+import { openapiGroupVersion, openapiRoot, openapiV2 } from './openapi.ts';
 
 type Obj = Record<string, any>;
 
@@ -274,6 +275,11 @@ export class TestApiServer {
     }
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
+      if (payload instanceof Raw) {
+        res.writeHead(status, { 'Content-Type': payload.contentType, 'Content-Length': payload.body.length, ...headers });
+        res.end(payload.body);
+        return;
+      }
       const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
       res.writeHead(status, { 'Content-Type': typeof payload === 'string' ? 'text/plain' : 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
       res.end(text);
@@ -332,6 +338,17 @@ export class TestApiServer {
       const gv = /^\/(?:api\/(v1)|apis\/([^/]+)(?:\/([^/]+))?)$/.exec(p);
       if (gv) {
         const doc = gv[1] ? this.registry.resourceList('', 'v1') : gv[3] ? this.registry.resourceList(gv[2]!, gv[3]) : this.registry.group(gv[2]!);
+        if (!doc) throw pathNotFound();
+        return [200, doc];
+      }
+      if (p === '/openapi/v2') {
+        const v2 = openapiV2(headers.accept);
+        return [200, Buffer.isBuffer(v2.body) ? new Raw(v2.body, v2.contentType) : v2.body];
+      }
+      if (p === '/openapi/v3') return [200, openapiRoot(this.registry)];
+      const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(p);
+      if (oa) {
+        const doc = openapiGroupVersion(this.registry, oa[2] ?? '', oa[1] ?? oa[3]!);
         if (!doc) throw pathNotFound();
         return [200, doc];
       }
@@ -776,6 +793,14 @@ export class TestApiServer {
       },
     ];
   }
+}
+
+/** A response body that is not JSON. */
+class Raw {
+  constructor(
+    readonly body: Buffer,
+    readonly contentType: string,
+  ) {}
 }
 
 interface Ctx {

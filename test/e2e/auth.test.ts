@@ -1,0 +1,134 @@
+// Credentials and transport, against the test API server (it is the only one whose credentials we control):
+// bearer tokens, client certificates, exec credential plugins (through @kubernetes/client-node), merged
+// KUBECONFIG files, bad credentials, untrusted certificates, unreachable servers and request timeouts.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { childEnv } from '../helpers/cluster.ts';
+import { runPlugin } from '../helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { TestApiServer } from '../apiserver/server.ts';
+
+const test = suite('credentials and transport');
+let server: TestApiServer;
+test.before(async () => {
+  server = await TestApiServer.start({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vm' } }] });
+});
+test.after(async () => {
+  await server.close();
+});
+
+function kubeconfigWith(edit: (kc: any) => void, dir = tempDir()): string {
+  const kc = server.kubeconfig();
+  edit(kc);
+  const file = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(file, yaml.dump(kc));
+  return file;
+}
+
+const add = (kubeconfig: string, name: string, extra: string[] = []) =>
+  runPlugin('kubectl-vm-add_to_mesh', ['es', name, '10.0.0.5', 'http:80', '-n', 'vm', ...extra], childEnv(tempDir(), kubeconfig));
+
+test('a client certificate instead of a token', async () => {
+  const dir = tempDir();
+  const r = await runPlugin('kubectl-vm-add_to_mesh', ['es', 'cert', '10.0.0.5', 'http:80', '-n', 'vm'], childEnv(dir, server.writeKubeconfig(path.join(dir, 'kc'), { auth: 'certificate' })));
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(server.object('v1', 'Service', 'vm', 'cert'));
+});
+
+test('an exec credential plugin, run through @kubernetes/client-node', async () => {
+  const dir = tempDir();
+  const marker = path.join(dir, 'exec-ran');
+  const plugin = path.join(dir, 'get-token.sh');
+  fs.writeFileSync(
+    plugin,
+    `#!/bin/sh\ntouch ${marker}\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "${server.token}"\n`,
+    { mode: 0o755 },
+  );
+  const kubeconfig = kubeconfigWith((kc) => {
+    kc.users[0].user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './get-token.sh', interactiveMode: 'Never' } };
+  }, dir);
+  const r = await add(kubeconfig, 'exec');
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(fs.existsSync(marker), 'the exec plugin ran');
+  assert.ok(server.object('v1', 'Service', 'vm', 'exec'));
+});
+
+test('a failing exec plugin is a credentials error that names the plugin', async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'broken.sh'), '#!/bin/sh\necho "token expired, run login" >&2\nexit 3\n', { mode: 0o755 });
+  const kubeconfig = kubeconfigWith((kc) => {
+    kc.users[0].user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './broken.sh', interactiveMode: 'Never' } };
+  }, dir);
+  const r = await add(kubeconfig, 'brokenexec');
+  assert.is(r.code, 69);
+  assert.match(r.stderr, /^error: cannot get credentials for user "kubectl-vm-test" of context "kubectl-vm-test" from the exec credential plugin ".*broken\.sh"/m);
+  assert.match(r.stderr, /^hint: run .*broken\.sh yourself to see why it fails/m);
+});
+
+test('KUBECONFIG with two files: the context and credentials come from where kubectl would take them', async () => {
+  const dir = tempDir();
+  const first = path.join(dir, 'first');
+  fs.writeFileSync(first, yaml.dump({ apiVersion: 'v1', kind: 'Config', 'current-context': 'kubectl-vm-test' }));
+  const second = server.writeKubeconfig(path.join(dir, 'second'), { namespace: 'vm' });
+  const env = { ...childEnv(dir, ''), KUBECONFIG: `${first}:${second}` };
+  const r = await runPlugin('kubectl-vm-add_to_mesh', ['es', 'merged', '10.0.0.5', 'http:80'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(server.object('v1', 'Service', 'vm', 'merged'), 'namespace from the context in the second file');
+});
+
+test('a rejected token is exit 77 and says to refresh the credentials', async () => {
+  const r = await add(kubeconfigWith((kc) => (kc.users[0].user = { token: 'wrong' })), 'badtoken');
+  assert.is(r.code, 77);
+  assert.match(r.stderr, /^error: the API server at https:\/\/127\.0\.0\.1:\d+ rejected the credentials of context "kubectl-vm-test": Unauthorized$/m);
+  assert.match(r.stderr, /^hint: log in again/m);
+});
+
+test('an untrusted server certificate is exit 69 with a hint about the CA; insecure-skip-tls-verify accepts it', async () => {
+  const untrusted = await add(kubeconfigWith((kc) => delete kc.clusters[0].cluster['certificate-authority-data']), 'untrusted');
+  assert.is(untrusted.code, 69);
+  assert.match(untrusted.stderr, /^hint: the server certificate is not trusted/m);
+  const insecure = await add(
+    kubeconfigWith((kc) => {
+      delete kc.clusters[0].cluster['certificate-authority-data'];
+      kc.clusters[0].cluster['insecure-skip-tls-verify'] = true;
+    }),
+    'insecure',
+  );
+  assert.is(insecure.code, 0, insecure.stderr);
+});
+
+test('an unreachable server is exit 69 and names it', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const r = await add(kubeconfigWith((kc) => (kc.clusters[0].cluster.server = `https://127.0.0.1:${port}`)), 'down');
+  assert.is(r.code, 69);
+  assert.match(r.stderr, new RegExp(`^error: cannot reach the Kubernetes API server at https://127\\.0\\.0\\.1:${port} \\(context "kubectl-vm-test"\\): connect ECONNREFUSED`, 'm'));
+});
+
+test('--request-timeout bounds a request that hangs', async () => {
+  server.inject({ method: 'POST', path: '/api/v1/namespaces/vm/services', latencyMs: 3000, times: 5 });
+  const started = Date.now();
+  const r = await add(kubeconfigWith(() => undefined), 'slow', ['--request-timeout=300ms']);
+  server.clearFaults();
+  assert.is(r.code, 69);
+  assert.match(r.stderr, /no answer within 0\.3s \(--request-timeout\)/);
+  assert.ok(Date.now() - started < 2500, 'gave up long before the server answered');
+});
+
+test('-vv logs every API request to stderr, and -v adds the causes of an error', async () => {
+  const r = await add(kubeconfigWith(() => undefined), 'verbose', ['-vv']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^POST https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/vm\/services\?fieldManager=kubectl-vm 201 in \d+ms$/m);
+  const failed = await add(kubeconfigWith((kc) => (kc.clusters[0].cluster.server = 'https://127.0.0.1:1')), 'verbose2', ['-v']);
+  assert.match(failed.stderr, /^cause: Error: connect ECONNREFUSED/m);
+});
+
+test.run();

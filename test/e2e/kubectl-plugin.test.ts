@@ -1,0 +1,91 @@
+// kubectl finds and runs the executables: `kubectl plugin list` without warnings, nested-name lookup, and the
+// router when only kubectl-vm is on PATH (a krew install: one symlink into a store directory).
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
+import { DIST, run } from '../helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const test = suite('kubectl plugin lookup and the kubectl-vm router');
+const which = (cmd: string) => (process.env.PATH ?? '').split(':').map((d) => path.join(d, cmd)).find((f) => fs.existsSync(f))!;
+
+/** A bin directory holding only node and kubectl, so that nothing else on the machine's PATH interferes. */
+function toolsDir(): string {
+  const dir = tempDir('kubectl-vm-tools-');
+  for (const tool of ['node', 'kubectl']) fs.symlinkSync(which(tool), path.join(dir, tool));
+  return dir;
+}
+
+/** What krew does: the files go to a store directory, and only bin/kubectl-vm is linked. */
+function krewLayout(): { bin: string; store: string } {
+  const root = tempDir('kubectl-vm-krew-');
+  const store = path.join(root, 'store', 'vm', 'v0.1.0');
+  const bin = path.join(root, 'bin');
+  fs.mkdirSync(store, { recursive: true });
+  fs.mkdirSync(bin);
+  for (const f of fs.readdirSync(DIST)) fs.copyFileSync(path.join(DIST, f), path.join(store, f));
+  for (const f of fs.readdirSync(store)) if (f.startsWith('kubectl-')) fs.chmodSync(path.join(store, f), 0o755);
+  fs.symlinkSync(path.join(store, 'kubectl-vm'), path.join(bin, 'kubectl-vm'));
+  return { bin, store };
+}
+
+const env = (pathDirs: string[]) => ({ PATH: pathDirs.join(':'), HOME: tempDir('kubectl-vm-home-'), NO_COLOR: '1', KUBECONFIG: '/nonexistent' });
+
+test('kubectl plugin list shows every executable and no warning', async () => {
+  const r = await run('kubectl', ['plugin', 'list'], { env: env([DIST, toolsDir()]) });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, '');
+  for (const exe of ['kubectl-vm', ...CATALOG.map((e) => executableName(e.name))]) assert.ok(r.stdout.includes(path.join(DIST, exe)), exe);
+});
+
+test('kubectl vm <command> finds the nested executable directly', async () => {
+  const r = await run('kubectl', ['vm', 'add-to-mesh', 'external-service', '--help'], { env: env([DIST, toolsDir()]) });
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /^kubectl vm add-to-mesh external-service/);
+});
+
+test('after a krew install, the router finds its siblings through its real path', async () => {
+  const { bin } = krewLayout();
+  const e = env([bin, toolsDir()]);
+  const list = await run('kubectl', ['vm'], { env: e });
+  assert.is(list.code, 0);
+  for (const entry of CATALOG) assert.match(list.stdout, new RegExp(`^  ${entry.name} +${entry.describe}$`, 'm'));
+  const help = await run('kubectl', ['vm', 'add-to-mesh', 'es', '--help'], { env: e });
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /^kubectl vm add-to-mesh external-service/);
+  const version = await run('kubectl', ['vm', '--version'], { env: e });
+  assert.match(version.stdout, /^kubectl-vm \d+\.\d+\.\d+/);
+  const plugins = await run('kubectl', ['plugin', 'list'], { env: e });
+  assert.is(plugins.code, 0);
+  assert.is(plugins.stderr, '');
+});
+
+test('the router passes exit codes and streams through, and accepts flags before the command', async () => {
+  const { bin } = krewLayout();
+  const e = env([bin, toolsDir()]);
+  const usage = await run('kubectl', ['vm', 'add-to-mesh', 'es', 'x'], { env: e });
+  assert.is(usage.code, 64);
+  assert.match(usage.stderr, /^error: provide service name, IP and Port List$/m);
+  assert.is(usage.stdout, '');
+  const dry = await run('kubectl', ['vm', '-n', 'prod', 'add-to-mesh', 'es', 'x', '10.0.0.1', 'http:80', '--dry-run=client', '-o', 'name'], { env: e });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.is(dry.stdout, 'service/x\nserviceentry.networking.istio.io/mesh-expansion-x\n');
+  const direct = await run(path.join(bin, 'kubectl-vm'), ['remove-from-mesh', '--help'], { env: e });
+  assert.is(direct.code, 0, 'called directly, not through kubectl');
+  const unknown = await run('kubectl', ['vm', 'frobnicate'], { env: e });
+  assert.is(unknown.code, 64);
+  assert.match(unknown.stderr, /^error: unknown command "frobnicate" for "kubectl vm"\nhint: the commands are: add-to-mesh, remove-from-mesh/m);
+});
+
+test('a sibling that is not a Node script is spawned, with its exit code passed through', async () => {
+  const { bin, store } = krewLayout();
+  fs.writeFileSync(path.join(store, 'kubectl-vm-shell_test'), '#!/bin/sh\necho "args: $*"\necho oops >&2\nexit 7\n', { mode: 0o755 });
+  const r = await run(path.join(bin, 'kubectl-vm'), ['shell-test', 'a', '-n', 'b'], { env: env([bin, toolsDir(), '/bin']) });
+  assert.is(r.code, 7);
+  assert.is(r.stdout, 'args: a -n b\n');
+  assert.is(r.stderr, 'oops\n');
+});
+
+test.run();
