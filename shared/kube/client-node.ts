@@ -1,5 +1,5 @@
-// Loads client-node-entry.ts: from the string the build embedded, or straight from the source tree when running
-// unbundled (tests under tsx).
+// Loads client-node-entry.ts: from the (brotli-compressed, base64) string the build embedded, or straight from the
+// source tree when running unbundled (tests under tsx).
 import type * as Entry from './client-node-entry.ts';
 
 declare const __CLIENT_NODE_AUTH__: string | undefined;
@@ -8,7 +8,9 @@ export async function loadClientNodeAuth(): Promise<typeof Entry> {
   if (typeof __CLIENT_NODE_AUTH__ === 'string') {
     const vm = await import('node:vm');
     const { createRequire } = await import('node:module');
-    const factory = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${__CLIENT_NODE_AUTH__}\n})`, {
+    const { brotliDecompressSync } = await import('node:zlib');
+    const code = brotliDecompressSync(Buffer.from(__CLIENT_NODE_AUTH__, 'base64')).toString('utf8');
+    const factory = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
       filename: 'kubectl-vm:client-node-auth.js',
     });
     const mod = { exports: {} as typeof Entry };

@@ -1,7 +1,5 @@
 // Kubernetes naming and label rules (k8s.io/apimachinery/pkg/util/validation), checked before we touch the cluster
 // so that a bad value gets a clear message instead of a 422 from the API server.
-import net from 'node:net';
-
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -50,10 +48,33 @@ export function labelValueProblem(value: string): string | undefined {
   return undefined;
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+
+export function isIPv4(value: string): boolean {
+  return IPV4.test(value);
+}
+
+/** IPv6 in any of its textual forms (RFC 4291 §2.2), without a zone: `fd00::5`, `::`, `::ffff:10.0.0.1`. */
+export function isIPv6(value: string): boolean {
+  if (value.includes('%') || (value.match(/::/g) ?? []).length > 1) return false;
+  let groups = value;
+  let width = 8;
+  const lastColon = value.lastIndexOf(':');
+  if (value.includes('.')) {
+    if (!isIPv4(value.slice(lastColon + 1))) return false;
+    groups = value.slice(0, lastColon + 1) + (value.slice(lastColon - 1, lastColon + 1) === '::' ? '' : '0');
+    width = value.slice(lastColon - 1, lastColon + 1) === '::' ? 6 : 7;
+  }
+  const [head, tail] = groups.split('::') as [string, string | undefined];
+  const parts = (s: string) => (s === '' ? [] : s.split(':'));
+  const h = parts(head);
+  const t = tail === undefined ? [] : parts(tail);
+  if (![...h, ...t].every((g) => HEXTET.test(g))) return false;
+  return tail === undefined ? h.length === width : h.length + t.length < width;
+}
+
 /** An IPv4 or IPv6 address as Kubernetes accepts it: no zone, no leading zeros in IPv4 octets. */
 export function isIPAddress(value: string): boolean {
-  if (value.includes('%')) return false;
-  const family = net.isIP(value);
-  if (family === 4) return !/(^|\.)0\d/.test(value);
-  return family === 6;
+  return isIPv4(value) || isIPv6(value);
 }

@@ -2,8 +2,8 @@
 // impersonation) are applied here directly; exec credential plugins, auth-providers (oidc, azure, gcp) and
 // proxy-url go through @kubernetes/client-node's own authenticators, which are loaded only for such kubeconfigs.
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from '../output/logger.ts';
 import type { LoadedKubeconfig } from './kubeconfig.ts';
 import { apiError, statusFrom, transportError, type RequestDescription } from './errors.ts';
@@ -40,6 +40,8 @@ export interface TransportOptions {
 interface Prepared {
   agent: http.Agent;
   headers: Record<string, string>;
+  /** node:http or node:https, loaded on the first request so that --help and validation never load TLS. */
+  mod: typeof http | typeof https;
 }
 
 /** What KubeClient needs from a transport. */
@@ -138,9 +140,8 @@ export class Transport implements Sender {
         headers['Content-Length'] = String(Buffer.byteLength(req.body));
       }
       const started = Date.now();
-      const mod = this.url.protocol === 'http:' ? http : https;
       this.requests++;
-      const r = mod.request(
+      const r = prepared.mod.request(
         {
           protocol: this.url.protocol,
           hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
@@ -178,9 +179,10 @@ export class Transport implements Sender {
   private prepare(): Promise<Prepared> {
     this.prepared ??= (async () => {
       const { user } = this.config;
-      if (!user.exec && !user['auth-provider'] && !this.config.cluster['proxy-url']) return this.staticAuth();
+      const mod = this.url.protocol === 'http:' ? (await import('node:http')).default : (await import('node:https')).default;
+      if (!user.exec && !user['auth-provider'] && !this.config.cluster['proxy-url']) return this.staticAuth(mod);
       try {
-        return await this.viaClientNode();
+        return await this.viaClientNode(mod);
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         const how = user.exec ? `the exec credential plugin "${user.exec.command}"` : user['auth-provider'] ? `the auth-provider "${user['auth-provider'].name}"` : 'the proxy';
@@ -197,7 +199,7 @@ export class Transport implements Sender {
     return { 'User-Agent': `kubectl-vm/${VERSION} (${process.platform}/${process.arch})` };
   }
 
-  private staticAuth(): Prepared {
+  private staticAuth(mod: typeof http | typeof https): Prepared {
     const { cluster, user } = this.config;
     const headers = this.baseHeaders();
     const read = (file: string | undefined, what: string) => {
@@ -223,16 +225,16 @@ export class Transport implements Sender {
       rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
       servername: cluster['tls-server-name'],
     };
-    const agent = this.url.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent(tls);
-    return { agent, headers };
+    const agent = this.url.protocol === 'http:' ? new mod.Agent({ keepAlive: true }) : new (mod as typeof https).Agent(tls);
+    return { agent, headers, mod };
   }
 
-  private async viaClientNode(): Promise<Prepared> {
+  private async viaClientNode(mod: typeof http | typeof https): Promise<Prepared> {
     const { applyClientNodeAuth } = await loadClientNodeAuth();
     const result = await applyClientNodeAuth(this.config.minimal, this.url.protocol === 'https:');
     const headers = { ...this.baseHeaders(), ...result.headers };
-    const agent = result.agent ?? (this.url.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true }));
-    return { agent, headers };
+    const agent = result.agent ?? new mod.Agent({ keepAlive: true });
+    return { agent, headers, mod };
   }
 }
 

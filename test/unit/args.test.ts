@@ -5,6 +5,8 @@ import { parseDuration } from '../../shared/cli/duration.ts';
 import { commaList, lastWins } from '../../shared/cli/flags.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { parsePort, parsePorts } from '../../shared/istio/ports.ts';
+import net from 'node:net';
+import { isIPAddress } from '../../shared/kube/names.ts';
 
 const test = suite('argument parsers');
 
@@ -50,6 +52,12 @@ test('addresses: IPv4 and IPv6, no empties, no duplicates, no zones or leading z
   throwsUsage(() => parseAddresses('fe80::1%eth0'), /invalid IP address/);
   throwsUsage(() => parseAddresses('010.0.0.1'), /invalid IP address/);
   throwsUsage(() => parseAddresses('10.0.0.5,10.0.0.5'), /given twice/);
+});
+
+test('IP addresses are parsed without node:net (not loaded at start-up) and agree with it', () => {
+  const cases = ['10.0.0.5', '0.0.0.0', '255.255.255.255', '256.0.0.1', '10.0.0', '010.0.0.1', 'fd00::5', '::', '::1', '1::', 'fe80::1:2:3:4:5:6', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3', '::ffff:10.0.0.1', '1:2:3:4:5:6:10.0.0.1', '1:2:3:4:5:6:7:10.0.0.1', '12345::1', 'g::1', ':1', '1:', '::ffff:10.0.0.300', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8'];
+  for (const c of cases) assert.is(isIPAddress(c), net.isIP(c) !== 0 && !/(^|\.)0\d/.test(c), c);
+  assert.is(isIPAddress('fd00::5%eth0'), false, 'zones are not addresses Kubernetes accepts');
 });
 
 test('labels and annotations', () => {

@@ -1,0 +1,72 @@
+// `npm run bench`: start-up time and end-to-end time against the test API server, as medians of interleaved
+// runs and as multiples of `node -e 0` measured in the same run, plus the API requests each command sends.
+// Timings live here and never in the tests.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { TestApiServer } from '../test/apiserver/server.ts';
+import { DIST } from '../test/helpers/run.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 31);
+
+function time(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { env, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, code: code ?? 1 }));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const server = await TestApiServer.start({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }] });
+const home = tempDir('kubectl-vm-bench-');
+const kubeconfig = server.writeKubeconfig(path.join(home, 'kubeconfig'));
+const env = { ...process.env, HOME: home, KUBECONFIG: kubeconfig, NO_COLOR: '1' };
+const addToMesh = path.join(DIST, 'kubectl-vm-add_to_mesh');
+const removeFromMesh = path.join(DIST, 'kubectl-vm-remove_from_mesh');
+
+const cold = { ...env, KUBECTL_VM_CACHE_DIR: 'off' };
+const samples: Record<string, number[]> = { node: [], help: [], helpCold: [], router: [], add: [], addCold: [], remove: [] };
+for (let i = 0; i < RUNS; i++) {
+  samples.node!.push((await time(process.execPath, ['-e', '0'], env)).ms);
+  samples.help!.push((await time(addToMesh, ['--help'], env)).ms);
+  samples.helpCold!.push((await time(addToMesh, ['--help'], cold)).ms);
+  samples.router!.push((await time(path.join(DIST, 'kubectl-vm'), ['add-to-mesh', '--help'], env)).ms);
+  const add = await time(addToMesh, ['es', `svc-${i}`, '10.0.0.5', 'http:8080', '-n', 'bench'], env);
+  if (add.code !== 0) throw new Error(`add-to-mesh failed with exit code ${add.code}`);
+  samples.add!.push(add.ms);
+  samples.addCold!.push((await time(addToMesh, ['es', `cold-${i}`, '10.0.0.5', 'http:8080', '-n', 'bench'], cold)).ms);
+  const remove = await time(removeFromMesh, ['es', `svc-${i}`, '-n', 'bench'], env);
+  if (remove.code !== 0) throw new Error(`remove-from-mesh failed with exit code ${remove.code}`);
+  samples.remove!.push(remove.ms);
+}
+
+server.clearRequests();
+await time(addToMesh, ['es', 'counted', '10.0.0.5', 'http:8080', '-n', 'bench'], env);
+const addRequests = server.requests.length;
+server.clearRequests();
+await time(addToMesh, ['es', 'counted', '10.0.0.5', 'http:8080', '-n', 'bench'], env);
+const rerunRequests = server.requests.length;
+server.clearRequests();
+await time(removeFromMesh, ['es', 'counted', '-n', 'bench'], env);
+const removeRequests = server.requests.length;
+await server.close();
+
+const base = median(samples.node!);
+const row = (label: string, key: string, target?: number) => {
+  const m = median(samples[key]!);
+  const ratio = m / base;
+  const verdict = target === undefined ? '' : ratio <= target ? `  ok (target ≤ ${target}×)` : `  MISSED (target ≤ ${target}×)`;
+  return `${label.padEnd(46)} ${m.toFixed(1).padStart(7)} ms  ${ratio.toFixed(2).padStart(5)}×${verdict}`;
+};
+console.log(`kubectl-vm benchmark: medians of ${RUNS} interleaved runs, Node ${process.version}`);
+console.log(row('node -e 0', 'node'));
+console.log(row('kubectl-vm-add_to_mesh --help', 'help', 1.5));
+console.log(row('  the same without the V8 code cache', 'helpCold'));
+console.log(row('kubectl-vm add-to-mesh --help (router)', 'router'));
+console.log(row('add-to-mesh against the test API server', 'add', 2));
+console.log(row('  the same without the V8 code cache', 'addCold'));
+console.log(row('remove-from-mesh against the test API server', 'remove'));
+console.log(`API requests: add-to-mesh ${addRequests} (istioctl sends 6), re-run ${rerunRequests}, remove-from-mesh ${removeRequests}`);
