@@ -13,9 +13,12 @@ export async function loadClientNodeAuth(): Promise<typeof Entry> {
     const factory = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
       filename: 'kubectl-vm:client-node-auth.js',
     });
+    const { fileURLToPath } = await import('node:url');
+    const { dirname } = await import('node:path');
+    // The bundle only requires Node's built-ins; anchoring require at this executable is enough.
+    const self = fileURLToPath(import.meta.url);
     const mod = { exports: {} as typeof Entry };
-    const anchor = process.argv[1] ?? `${process.cwd()}/kubectl-vm`;
-    factory.call(mod.exports, mod.exports, createRequire(anchor), mod, anchor, process.cwd());
+    factory.call(mod.exports, mod.exports, createRequire(self), mod, self, dirname(self));
     return mod.exports;
   }
   return import('./client-node-entry.ts');

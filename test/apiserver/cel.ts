@@ -319,32 +319,22 @@ function truthy(v: CelValue): boolean {
 }
 
 function binary(n: Extract<Node, { t: 'binary' }>, env: Env): CelValue {
-  if (n.op === '&&') {
-    // CEL's && and || are commutative about errors: false && error is false.
-    let left: CelValue | CelError;
+  if (n.op === '&&' || n.op === '||') {
+    // CEL's && and || are commutative about errors: false && error is false, true || error is true.
+    const decisive = n.op === '||';
+    let left: CelValue | Error;
     try {
       left = evaluate(n.left, env);
     } catch (e) {
-      left = e as CelError;
+      left = e as Error;
     }
-    if (left === false) return false;
+    if (left === decisive) return decisive;
     const right = evaluate(n.right, env);
-    if (right === false) return false;
+    if (right === decisive) return decisive;
     if (left instanceof Error) throw left;
-    return truthy(left) && truthy(right);
-  }
-  if (n.op === '||') {
-    let left: CelValue | CelError;
-    try {
-      left = evaluate(n.left, env);
-    } catch (e) {
-      left = e as CelError;
-    }
-    if (left === true) return true;
-    const right = evaluate(n.right, env);
-    if (right === true) return true;
-    if (left instanceof Error) throw left;
-    return truthy(left) || truthy(right);
+    truthy(left);
+    truthy(right);
+    return !decisive;
   }
   const a = evaluate(n.left, env);
   const b = evaluate(n.right, env);

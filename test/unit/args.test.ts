@@ -4,23 +4,14 @@ import { parseAddresses, parseKeyValues } from '../../shared/cli/args.ts';
 import { parseDuration } from '../../shared/cli/duration.ts';
 import { commaList, lastWins } from '../../shared/cli/flags.ts';
 import { UsageError } from '../../shared/errors.ts';
+import { throwsCliError } from '../helpers/assert.ts';
 import { parsePort, parsePorts } from '../../shared/istio/ports.ts';
 import net from 'node:net';
 import { isIPAddress } from '../../shared/kube/names.ts';
 
 const test = suite('argument parsers');
 
-function throwsUsage(fn: () => unknown, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, UsageError);
-    assert.match((err as Error).message, message);
-    assert.is((err as UsageError).exitCode, 64);
-    return;
-  }
-  assert.unreachable(`expected a UsageError matching ${message}`);
-}
+const throwsUsage = (fn: () => unknown, message: RegExp) => throwsCliError(fn, UsageError, message, 64);
 
 test('ports: [<protocol>:]<port> with istioctl names and protocol constants', () => {
   assert.equal(parsePort('http:9080'), { name: 'http', port: 9080, protocol: 'HTTP' });

@@ -4,6 +4,7 @@ import yaml from 'js-yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../../shared/errors.ts';
+import { throwsCliError } from '../helpers/assert.ts';
 import { hasKubeconfig, loadKubeconfig } from '../../shared/kube/kubeconfig.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -25,17 +26,7 @@ const config = (ctx: string, server: string, extra: { namespace?: string; curren
   ...(extra.current !== undefined ? { 'current-context': extra.current } : {}),
 });
 
-function expectConfigError(fn: () => unknown, message: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, ConfigError);
-    assert.match((err as Error).message, message);
-    assert.is((err as ConfigError).exitCode, 69);
-    return;
-  }
-  assert.unreachable('expected a ConfigError');
-}
+const expectConfigError = (fn: () => unknown, message: RegExp) => throwsCliError(fn, ConfigError, message, 69);
 
 test('KUBECONFIG with several files: the first to set a value wins, missing files are skipped', () => {
   const dir = tempDir();
