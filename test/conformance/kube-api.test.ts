@@ -2,13 +2,13 @@
 // API server, in the same order, and compares every response. Only values that differ by nature are
 // normalised: uids, timestamps, resource versions, allocated cluster IPs and the token's signature.
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestApiServer } from '../apiserver/server.ts';
 import { decodeClaims } from '../apiserver/token.ts';
 import { ROOT } from '../helpers/run.ts';
+import { apiClient } from '../helpers/api.ts';
 
 type Obj = Record<string, any>;
 const FIXTURES = path.join(ROOT, 'test/fixtures/kube-api');
@@ -18,25 +18,8 @@ const fixture = (prefix: string): { status: number; body: Obj } => {
 };
 
 let server: TestApiServer;
-const ca = fs.readFileSync(path.join(ROOT, 'test/fixtures/tls/ca.crt'));
+let call: ReturnType<typeof apiClient>;
 
-function call(method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: Obj }> {
-  const url = new URL(server.url + p);
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = https.request(
-      url,
-      { method, ca, headers: { Authorization: `Bearer ${server.token}`, 'User-Agent': 'curl/8.5.0', Accept: 'application/json', ...(data ? { 'Content-Type': contentType } : {}) } },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 /** Values that differ between any two clusters. */
 function normalise(v: unknown, key = ''): unknown {
@@ -64,7 +47,7 @@ function same(actual: { status: number; body: Obj }, prefix: string): void {
 const test = suite('test API server answers as kube-apiserver v1.26.1 did (test/fixtures/kube-api)');
 
 test.before(async () => {
-  server = await TestApiServer.start();
+  call = apiClient((server = await TestApiServer.start()));
 });
 test.after(async () => {
   await server.close();
