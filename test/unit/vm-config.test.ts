@@ -1,0 +1,104 @@
+// The VM configuration against istioctl's golden files (istioctl/pkg/workload/testdata), computed in memory.
+// The same cases run end to end, against the test API server, in test/golden/workload-entry-configure.test.ts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseWorkloadGroups } from '../../shared/istio/workload-group.ts';
+import { shellQuote } from '../../shared/istio/shell.ts';
+import { goJsonMap } from '../../shared/istio/go-json.ts';
+import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { ROOT } from '../helpers/run.ts';
+
+const test = suite('VM configuration (mesh.yaml, cluster.env, hosts)');
+const TESTDATA = path.join(ROOT, 'test/fixtures/istio-golden/master/istioctl/pkg/workload/testdata');
+const read = (...p: string[]) => fs.readFileSync(path.join(TESTDATA, ...p), 'utf8');
+const CHECK = fs.readFileSync(path.join(ROOT, 'test/fixtures/istio-golden/derived/serialization-check-output.txt'), 'utf8');
+
+function input(dir: string, over: Partial<VmConfigInput>): VmConfigInput {
+  const [wg] = parseWorkloadGroups(read(dir, 'workloadgroup.yaml'), 'workloadgroup.yaml', 'default');
+  return { wg: wg!, meshConfig: 'defaultConfig: {}', clusterId: 'Kubernetes', revision: '', istioNamespace: 'istio-system', captureDns: true, autoregister: false, ...over };
+}
+
+for (const [dir, ip, ingress] of [['vmconfig/ipv4', '10.10.10.10', '10.10.10.11'], ['vmconfig/ipv6', 'fd00:10:96::1', 'fd00:10:96::2']] as const) {
+  test(`${dir}: byte for byte`, () => {
+    const i = input(dir, { meshConfig: read(dir, 'meshconfig.yaml'), revision: 'rev-1', internalIp: ip });
+    const c = computeVmConfig(i);
+    assert.is(renderMeshYaml(c), read(dir, 'mesh.yaml.golden'));
+    assert.is(renderClusterEnv(i, c), read(dir, 'cluster.env.golden'));
+    assert.is(renderHosts(ingress, 'istio-system', 'rev-1'), read(dir, 'hosts.golden'));
+  });
+}
+
+test('vmconfig-nil-proxy-metadata: byte for byte', () => {
+  const i = input('vmconfig-nil-proxy-metadata', { internalIp: '10.10.10.10' });
+  const c = computeVmConfig(i);
+  assert.is(renderMeshYaml(c), read('vmconfig-nil-proxy-metadata', 'mesh.yaml.golden'));
+  assert.is(renderClusterEnv(i, c), read('vmconfig-nil-proxy-metadata', 'cluster.env.golden'));
+  assert.is(renderHosts(undefined, 'istio-system', ''), read('vmconfig-nil-proxy-metadata', 'hosts.golden'));
+});
+
+test('shell quoting copies istioctl bug B1 exactly (serialization-check)', () => {
+  const section = CHECK.slice(CHECK.indexOf('=== shellescape.Quote'), CHECK.indexOf('=== labels JSON'));
+  for (const line of section.split('\n').slice(1).filter(Boolean)) {
+    const m = /^(".*") -> (.*)$/.exec(line)!;
+    assert.is(shellQuote(JSON.parse(m[1]!)), m[2], line);
+  }
+});
+
+test('ISTIO_METAJSON_LABELS is Go encoding/json (serialization-check)', () => {
+  const expected = CHECK.split('=== labels JSON (Go encoding/json)\n')[1]!.split('\n')[0];
+  assert.is(goJsonMap({ version: 'v1', 'service.istio.io/canonical-name': 'x', 'app.kubernetes.io/name': 'n', app: 'a<b>&c', Zeta: 'z' }), expected);
+});
+
+test('cluster.env for the serialization-check map, sorted in byte order and quoted', () => {
+  const expected = CHECK.split('=== cluster.env for same map\n')[1]!.split('===')[0]!;
+  const keys = expected.trim().split('\n').map((l) => l.slice(0, l.indexOf('=')));
+  assert.equal(keys, [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+});
+
+test('B2: ISTIO_INBOUND_PORTS is sorted by port number; ISTIO_META_POD_PORTS by name', () => {
+  const i = input('vmconfig-nil-proxy-metadata', {});
+  i.wg.spec.template!.ports = { https: 8443, http: 8080, grpc: 3550, admin: 9000 };
+  const c = computeVmConfig(i);
+  assert.match(renderClusterEnv(i, c), /^ISTIO_INBOUND_PORTS='3550,8080,8443,9000'$/m);
+  assert.match(c.defaultConfig.proxyMetadata!.ISTIO_META_POD_PORTS!, /^\[\{"name":"admin","containerPort":9000,"protocol":""\},\{"name":"grpc"/);
+});
+
+test('B4: a mesh config without proxyMetadata and an annotation with proxyMetadata do not crash', () => {
+  const i = input('vmconfig/ipv4', { meshConfig: 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n' });
+  const c = computeVmConfig(i);
+  assert.is(c.defaultConfig.proxyMetadata!.PROXY_CONFIG_ANNOT_VALUE, 'bar');
+});
+
+test('B5: without a probe in the WorkloadGroup, the mesh config\'s readinessProbe stays', () => {
+  const i = input('vmconfig-nil-proxy-metadata', { meshConfig: 'defaultConfig:\n  readinessProbe:\n    tcpSocket:\n      port: 9000\n' });
+  delete i.wg.spec.probe;
+  assert.equal(computeVmConfig(i).defaultConfig.readinessProbe, { tcpSocket: { port: 9000 } });
+});
+
+test('B8: a custom istio namespace without a revision still writes CA_ADDR; a revision adds discoveryAddress', () => {
+  const custom = input('vmconfig-nil-proxy-metadata', { istioNamespace: 'mesh-cp' });
+  assert.match(renderClusterEnv(custom, computeVmConfig(custom)), /^CA_ADDR='istiod\.mesh-cp\.svc:15012'$/m);
+  const plain = input('vmconfig-nil-proxy-metadata', {});
+  assert.not.match(renderClusterEnv(plain, computeVmConfig(plain)), /CA_ADDR/);
+  const rev = input('vmconfig-nil-proxy-metadata', { revision: 'canary' });
+  assert.is(computeVmConfig(rev).defaultConfig.discoveryAddress, 'istiod-canary.istio-system.svc:15012');
+});
+
+test('external IP, autoregistration, DNS capture off, status port, template labels', () => {
+  const i = input('vmconfig-nil-proxy-metadata', { externalIp: '203.0.113.7', autoregister: true, captureDns: false, meshConfig: 'defaultConfig:\n  statusPort: 16000\n' });
+  i.wg.spec.template!.labels = { app: 'vmapp', version: 'v2' };
+  const c = computeVmConfig(i);
+  const env = renderClusterEnv(i, c);
+  assert.match(env, /^ISTIO_SVC_IP='203\.0\.113\.7'$/m);
+  assert.match(env, /^REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION='true'$/m);
+  assert.match(env, /^ISTIO_META_AUTO_REGISTER_GROUP='foo'$/m);
+  assert.not.match(env, /ISTIO_META_DNS_CAPTURE/);
+  assert.match(env, /^ISTIO_LOCAL_EXCLUDE_PORTS='22,15090,15021,16000'$/m);
+  assert.match(env, /^CANONICAL_SERVICE='vmapp'$/m);
+  assert.match(env, /^CANONICAL_REVISION='v2'$/m);
+  assert.equal(c.warnings, ['Labels should be set in the metadata. The following WorkloadEntry labels will override metadata labels: map[app:vmapp version:v2]']);
+});
+
+test.run();
