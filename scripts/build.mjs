@@ -46,8 +46,8 @@ const common = {
  * of its own, and compiling the bundle plus the functions a run calls costs ~25 ms on every start; with the
  * cache it is ~1 ms. The cache lives in $KUBECTL_VM_CACHE_DIR, else $XDG_CACHE_HOME/kubectl-vm, else
  * ~/.cache/kubectl-vm; it is keyed by the bundle's hash and the Node version, written once (atomically, after
- * the first run) and rewritten if V8 rejects it. KUBECTL_VM_CACHE_DIR=off turns it off. Any failure to read or
- * write it only costs the time it would have saved.
+ * the first run; a --help run writes a separate one) and rewritten if V8 rejects it. KUBECTL_VM_CACHE_DIR=off
+ * turns it off. Any failure to read or write it only costs the time it would have saved.
  */
 function launcher(exe, bundle) {
   const hash = crypto.createHash('sha256').update(bundle).digest('hex').slice(0, 16);
@@ -55,22 +55,28 @@ function launcher(exe, bundle) {
 "use strict";
 const BUNDLE = ${JSON.stringify(bundle)};
 const fs = require("fs"), path = require("path"), vm = require("vm"), os = require("os");
-let cacheFile, cachedData;
+// The cache holds the functions the run that wrote it compiled: --help and --version runs write their own,
+// so that the first real run writes the full one (and uses the help one meanwhile).
+const light = process.argv.slice(2).some((a) => a === "--help" || a === "-h" || a === "--version");
+let base, cachedData, from;
 try {
   const dir = process.env.KUBECTL_VM_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kubectl-vm");
   if (dir !== "off") {
-    cacheFile = path.join(dir, ${JSON.stringify(`${exe}-${hash}-`)} + process.version + "-" + process.arch + ".v8");
-    cachedData = fs.readFileSync(cacheFile);
+    base = path.join(dir, ${JSON.stringify(`${exe}-${hash}-`)} + process.version + "-" + process.arch);
+    for (const f of [base + ".v8", base + ".help.v8"]) {
+      try { cachedData = fs.readFileSync(f); from = f; break; } catch {}
+    }
   }
 } catch {}
 const script = new vm.Script("(function (exports, require, module, __filename, __dirname) {" + BUNDLE + "\\n})", { filename: __filename, cachedData });
-if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+const target = base && (!cachedData || script.cachedDataRejected ? base + (light ? ".help.v8" : ".v8") : !light && from !== base + ".v8" ? base + ".v8" : undefined);
+if (target) {
   process.once("exit", () => {
     try {
-      fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
-      const tmp = cacheFile + "." + process.pid + ".tmp";
+      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+      const tmp = target + "." + process.pid + ".tmp";
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-      fs.renameSync(tmp, cacheFile);
+      fs.renameSync(tmp, target);
     } catch {}
   });
 }

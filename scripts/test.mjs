@@ -19,7 +19,7 @@ if (process.env.SKIP_BUILD !== '1') {
 
 const env = { ...process.env, NO_COLOR: '1', TZ: 'UTC' };
 delete env.FORCE_COLOR;
-const pattern = filter ? `${filter}.*\\.test\\.ts$` : '\\.test\\.ts$';
+const pattern = filter ? `(?:${filter}).*\\.test\\.ts$` : '\\.test\\.ts$';
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--no-color'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (d) => {

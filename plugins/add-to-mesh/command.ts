@@ -3,7 +3,7 @@ import { describeCommand } from '../../shared/cli/catalog.ts';
 import {
   commaList,
   FLAGS_GROUP,
-  lastWins,
+  stringFlag,
   withExamples,
   withKubeFlags,
   withOutputFlags,
@@ -39,15 +39,8 @@ export const externalService = defineCommand<AddToMeshArgs>({
       })
       .option('labels', { alias: 'l', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Labels for the Service and the endpoints: k=v, comma-separated or repeated' })
       .option('annotations', { alias: 'a', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Annotations for the Service: k=v, comma-separated or repeated' })
-      .option('service-account', {
-        alias: ['s', 'serviceaccount'],
-        type: 'string',
-        default: 'default',
-        group: FLAGS_GROUP,
-        coerce: lastWins,
-        describe: 'The service account the VMs run as; it becomes the identity of every endpoint',
-      })
-      .option('cluster-domain', { type: 'string', default: 'cluster.local', group: FLAGS_GROUP, coerce: lastWins, describe: "The cluster's DNS domain, for the host <name>.<namespace>.svc.<domain>" });
+      .option('service-account', { alias: ['s', 'serviceaccount'], ...stringFlag('The service account the VMs run as; it becomes the identity of every endpoint'), default: 'default' })
+      .option('cluster-domain', { ...stringFlag("The cluster's DNS domain, for the host <name>.<namespace>.svc.<domain>"), default: 'cluster.local' });
     return withExamples(withKubeFlags(withOutputFlags(flags)), [
       ['Put the HTTP server of one VM behind the Service vm/vmhttp', 'kubectl vm add-to-mesh external-service vmhttp 10.0.0.5 http:8080 -n vm'],
       ['Two VMs running MySQL as service account "db", with a label on every endpoint', 'kubectl vm add-to-mesh es mysqldb 10.0.0.7,10.0.0.8 mysql:3306 -l app=mysqldb -s db -n vm'],

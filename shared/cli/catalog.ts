@@ -10,6 +10,8 @@ export interface CatalogEntry {
 export const CATALOG: readonly CatalogEntry[] = [
   { name: 'add-to-mesh', describe: 'Add a service that runs on VMs to the mesh: a Service plus a ServiceEntry' },
   { name: 'remove-from-mesh', describe: 'Remove a service that add-to-mesh added' },
+  { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
+  { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
 ];
 
 export function describeCommand(name: string): string {

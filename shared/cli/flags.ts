@@ -38,6 +38,11 @@ export const lastWins = (v: unknown): string | undefined => {
   return last === undefined ? undefined : String(last);
 };
 
+/** A single-valued string flag in a help group; the last occurrence wins, as in kubectl. */
+export function stringFlag(describe: string, group: string = FLAGS_GROUP) {
+  return { type: 'string' as const, group, coerce: lastWins, describe };
+}
+
 /** Repeatable list flags (`-l a=b -l c=d` or `-l a=b,c=d`) end up as one flat list of items. */
 export const commaList = (v: unknown): string[] =>
   (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((item) => String(item).split(',')).filter((s) => s !== '');
@@ -78,21 +83,21 @@ export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {
     }) as unknown as Argv<T & KubeArgs>;
 }
 
+/** --dry-run=none|client|server; a bare --dry-run means client, as it did in kubectl. */
+export function withDryRun<T>(y: Argv<T>, describe = '"client" only prints what would be sent; "server" sends it with dryRun=All so the API validates it without storing anything'): Argv<T & { dryRun: DryRun }> {
+  return y.option('dry-run', { type: 'string', group: OUTPUT_GROUP, coerce: oneOf<DryRun>('dry-run', ['none', 'client', 'server'], 'client'), describe }) as unknown as Argv<T & { dryRun: DryRun }>;
+}
+
 export function withOutputFlags<T>(y: Argv<T>): Argv<T & OutputArgs> {
-  return y
-    .option('output', {
+  return withDryRun(
+    y.option('output', {
       alias: 'o',
       type: 'string',
       group: OUTPUT_GROUP,
       coerce: oneOf<OutputFormat>('output', ['yaml', 'json', 'name']),
       describe: 'Print the objects as yaml, json or name instead of the summary',
-    })
-    .option('dry-run', {
-      type: 'string',
-      group: OUTPUT_GROUP,
-      coerce: oneOf<DryRun>('dry-run', ['none', 'client', 'server'], 'client'),
-      describe: '"client" only prints what would be sent; "server" sends it with dryRun=All so the API validates it without storing anything',
-    }) as unknown as Argv<T & OutputArgs>;
+    }),
+  ) as unknown as Argv<T & OutputArgs>;
 }
 
 export function withCommonFlags<T>(y: Argv<T>): Argv<T & CommonArgs> {

@@ -13,8 +13,15 @@ export interface PluginContext {
   /** Wraps a slow step in a spinner (terminal) or a "✔ outcome" line (pipes, CI). */
   readonly step: Step;
   readonly dryRun: DryRun;
-  /** -n, else the kubeconfig context's namespace, else "default". Reads the kubeconfig but not the network. */
-  namespace(): string;
+  /**
+   * -n, else the kubeconfig context's namespace, else "default". Reads the kubeconfig but not the network.
+   * With `offline` (a command that will not talk to the cluster), a missing kubeconfig means "default".
+   */
+  namespace(options?: { offline?: boolean }): string;
+  /** The contents of a file the user named; "-" is standard input. Failures are DataErrors naming the file. */
+  readFile(file: string): string;
+  /** The addresses a host name resolves to, IPv4 first. */
+  lookup(host: string): Promise<string[]>;
   /** The API client, created on first use. */
   kube(): KubeClient;
   now(): Date;

@@ -1,8 +1,10 @@
 // The shared runner: parses argv with yargs, builds the PluginContext, runs the command, prints its result, and
 // is the only place that prints errors and decides the exit code.
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { CliError, ExitCode, InternalError, UsageError, asCliError } from '../errors.ts';
+import { CliError, DataError, ExitCode, InternalError, UsageError, asCliError } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { clientFor, offlineClient } from '../kube/connect.ts';
 import { hasKubeconfig, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
@@ -61,7 +63,19 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
 
 type Parsed = { kind: 'text'; text: string } | { kind: 'run'; command: PluginCommand<AnyArgs>; args: AnyArgs };
 
-async function parse(plugin: Plugin, argv: string[], io: IO): Promise<Parsed> {
+/** `-f -` means "read standard input", but yargs takes "-" for a positional: join it to its flag as `-f=-`. */
+export function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const prev = out[out.length - 1];
+    if (a === '-' && prev !== undefined && /^--?[A-Za-z][\w-]*$/.test(prev)) out[out.length - 1] = `${prev}=-`;
+    else out.push(a);
+  }
+  return out;
+}
+
+async function parse(plugin: Plugin, rawArgv: string[], io: IO): Promise<Parsed> {
+  const argv = joinDashValues(rawArgv);
   const displayName = `kubectl vm ${plugin.name}`;
   const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 120) : 100;
   let selected: { command: PluginCommand<AnyArgs>; args: AnyArgs } | undefined;
@@ -162,11 +176,25 @@ class Session {
       dryRun,
       step: createStep(io.stderr, paint, interactive),
       now: options.now ?? (() => new Date()),
-      namespace: () => {
+      namespace: (o = {}) => {
         if (args.namespace) return args.namespace;
-        // A client-side dry run needs no cluster, so it also works without any kubeconfig.
-        if (dryRun === 'client' && !hasKubeconfig(args, this.kubeconfigEnv())) return 'default';
+        // A client-side dry run, or a command that does not touch the cluster, also works without any kubeconfig.
+        if ((dryRun === 'client' || o.offline) && !hasKubeconfig(args, this.kubeconfigEnv())) return 'default';
         return this.loadConfig().namespace;
+      },
+      readFile: (file) => {
+        try {
+          return fs.readFileSync(file === '-' ? 0 : path.resolve(io.cwd, file), 'utf8');
+        } catch (err) {
+          throw new DataError(`cannot read ${file === '-' ? 'standard input' : file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+            hint: 'check the path; "-" reads standard input',
+          });
+        }
+      },
+      lookup: async (host) => {
+        const { lookup } = await import('node:dns/promises');
+        const found = await lookup(host, { all: true, verbatim: true });
+        return [...found.filter((a) => a.family === 4), ...found.filter((a) => a.family === 6)].map((a) => a.address);
       },
       kube: () => {
         if (!this.client && dryRun === 'client' && !hasKubeconfig(args, this.kubeconfigEnv())) {

@@ -26,6 +26,14 @@ test('the first run writes the cache (0600 in a 0700 directory); later runs use 
   assert.is(fs.statSync(path.join(dir, files[0]!)).mtimeMs, written, 'an accepted cache is not rewritten');
 });
 
+test('a --help run writes its own cache; the first real run then writes the full one', async () => {
+  const dir = path.join(tempDir(), 'cache');
+  await runPlugin('kubectl-vm-add_to_mesh', ['--help'], env({ KUBECTL_VM_CACHE_DIR: dir }));
+  assert.equal(cacheFiles(dir).map((f) => f.replace(/^.*-x\w+|^.*-arm\w*/, '')), ['.help.v8']);
+  await runPlugin('kubectl-vm-add_to_mesh', dryRun, env({ KUBECTL_VM_CACHE_DIR: dir }));
+  assert.equal(cacheFiles(dir).map((f) => f.replace(/^.*-x\w+|^.*-arm\w*/, '')).sort(), ['.help.v8', '.v8']);
+});
+
 test('a corrupt cache is rejected by V8 and rewritten; the run is unaffected', async () => {
   const dir = path.join(tempDir(), 'cache');
   await runPlugin('kubectl-vm-add_to_mesh', dryRun, env({ KUBECTL_VM_CACHE_DIR: dir }));

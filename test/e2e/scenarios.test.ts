@@ -99,4 +99,62 @@ test('without -n the namespace comes from the kubeconfig context', async () => {
   assert.ok((await getJson(['service', 'ctxsvc', '-n', ns])).metadata);
 });
 
+/**
+ * Istio's ConfigMaps, as istiod and the installer make them, in a namespace of the scenario's own: a real
+ * cluster in this lane has Istio's CRDs but no control plane, and the scenario must not touch istio-system.
+ */
+async function fakeIstio(ns: string): Promise<void> {
+  const objects = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: ns }, data: { mesh: 'defaultConfig:\n  proxyMetadata: {}\ntrustDomain: cluster.local\n' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: ns }, data: { values: '{"global":{"multiCluster":{"clusterName":"e2e-cluster"}}}' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: ns }, data: { 'root-cert.pem': 'E2E-ROOT' } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm-sa', namespace: ns } },
+  ];
+  const r = await c.kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  assert.is(r.code, 0, r.stderr);
+}
+
+test('a WorkloadGroup is created, and a VM bundle generated from it with a real token', async () => {
+  const ns = await c.namespace();
+  await fakeIstio(ns);
+  const created = await vm(['workload-group', 'create', '--name', 'vmapp', '-n', ns, '-l', 'app=vmapp', '-p', 'http=8080', '-s', 'vm-sa', '--probe-http-get', '8080/ready', '--apply']);
+  assert.is(created.code, 0, created.stderr);
+  assert.is(created.stdout, 'workloadgroup.networking.istio.io/vmapp created\n');
+  const wg = await getJson(['workloadgroups.networking.istio.io', 'vmapp', '-n', ns]);
+  assert.equal(wg.spec.template, { ports: { http: 8080 }, serviceAccount: 'vm-sa' });
+  assert.equal(wg.spec.probe, { httpGet: { path: '/ready', port: 8080 } });
+  const again = await vm(['workload-group', 'create', '--name', 'vmapp', '-n', ns, '-l', 'app=vmapp', '-p', 'http=8080', '-s', 'vm-sa', '--probe-http-get', '8080/ready', '--apply']);
+  assert.is(again.stdout, 'workloadgroup.networking.istio.io/vmapp unchanged\n');
+
+  const out = path.join(c.home, `bundle-${ns}`);
+  const r = await vm(['workload-entry', 'configure', '--name', 'vmapp', '-n', ns, '--istio-namespace', ns, '--output-dir', out, '--ingress-ip', '192.0.2.10', '--internal-ip', '10.0.0.5']);
+  assert.is(r.code, 0, r.stderr);
+  const env = fs.readFileSync(path.join(out, 'cluster.env'), 'utf8');
+  assert.match(env, /^ISTIO_META_CLUSTER_ID='e2e-cluster'$/m);
+  assert.match(env, new RegExp(`^CA_ADDR='istiod\\.${ns}\\.svc:15012'$`, 'm'));
+  assert.match(env, /^ISTIO_INBOUND_PORTS='8080'$/m);
+  assert.is(fs.readFileSync(path.join(out, 'root-cert.pem'), 'utf8'), 'E2E-ROOT');
+  assert.is(fs.readFileSync(path.join(out, 'hosts'), 'utf8'), `192.0.2.10 istiod.${ns}.svc\n`);
+  const token = fs.readFileSync(path.join(out, 'istio-token'), 'utf8');
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+  assert.equal(claims.aud, ['istio-ca']);
+  assert.is(claims.sub, `system:serviceaccount:${ns}:vm-sa`);
+  assert.is(fs.statSync(path.join(out, 'istio-token')).mode & 0o777, 0o600);
+});
+
+test('a fleet of WorkloadGroups by label, one bundle each', async () => {
+  const ns = await c.namespace();
+  await fakeIstio(ns);
+  for (const name of ['a', 'b', 'c']) {
+    const r = await vm(['workload-group', 'create', '--name', name, '-n', ns, '-s', 'vm-sa', '--apply']);
+    assert.is(r.code, 0, r.stderr);
+  }
+  const labelled = await c.kubectl(['label', 'workloadgroups.networking.istio.io', 'a', 'b', '-n', ns, 'fleet=yes']);
+  assert.is(labelled.code, 0, labelled.stderr);
+  const out = path.join(c.home, `fleet-${ns}`);
+  const r = await vm(['workload-entry', 'configure', '-l', 'fleet=yes', '-n', ns, '--istio-namespace', ns, '--output-dir', out, '--ingress-ip', '192.0.2.10']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(fs.readdirSync(path.join(out, ns)).sort(), ['a', 'b']);
+});
+
 test.run();

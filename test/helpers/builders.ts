@@ -36,3 +36,28 @@ export function plainServiceEntry(ns: string, name: string): KubeObject {
     spec: { hosts: ['external.example.com'], ports: [{ name: 'tcp', number: 12345, protocol: 'TCP' }], resolution: 'DNS', location: 'MESH_EXTERNAL' },
   };
 }
+
+/** A ConfigMap with the given data. */
+export function configMap(ns: string, name: string, data: Record<string, string>): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data };
+}
+
+export function serviceAccount(ns: string, name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } };
+}
+
+/** The east-west gateway Service, with the load balancer status a cloud would report. */
+export function gatewayService(ns: string, name: string, status: { ip?: string; hostname?: string } | undefined, externalIPs?: string[]): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns, labels: { istio: 'eastwestgateway' } },
+    spec: { type: 'LoadBalancer', ports: [{ name: 'tls-istiod', port: 15012 }], ...(externalIPs ? { externalIPs } : {}) },
+    status: { loadBalancer: status ? { ingress: [status] } : {} },
+  };
+}
+
+/** The webhook that marks a revision as the "default" revision tag. */
+export function revisionTag(revision: string): KubeObject {
+  return { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'istio-revision-tag-default', labels: { 'istio.io/rev': revision, 'istio.io/tag': 'default' } } };
+}

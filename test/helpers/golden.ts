@@ -1,6 +1,7 @@
 // Golden files: expected output lives in test/golden/**; UPDATE_GOLDEN=1 rewrites them instead of comparing.
 // Comparison is exact (trailing whitespace included) and fails with a line diff.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { ROOT } from './run.ts';
@@ -23,7 +24,9 @@ export function expectGolden(relative: string, actual: string): void {
 export function scrub(text: string, extra: [RegExp | string, string][] = []): string {
   let out = text;
   for (const [from, to] of extra) out = typeof from === 'string' ? out.split(from).join(to) : out.replace(from, to);
+  const tmpRoot = fs.realpathSync(os.tmpdir()).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return out
+    .replace(new RegExp(`${tmpRoot}/kubectl-vm-[A-Za-z0-9_-]+`, 'g'), '<TMP>')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<UID>')
     .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/g, '<TIME>')
     .replace(/https:\/\/127\.0\.0\.1:\d+/g, 'https://<SERVER>')

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Fault, RecordedRequest, TestApiServer } from '../apiserver/server.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { scrub } from './golden.ts';
-import { runPlugin, type RunResult } from './run.ts';
+import { ROOT, runPlugin, type RunResult } from './run.ts';
+import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 
 export interface Case {
   /** Objects to create before the run, through the API as a user would. */
@@ -40,10 +41,11 @@ export async function runCase(executable: string, args: string[], c: Case = {}):
   const env = { ...cluster.env, ...c.env };
   const result = await runPlugin(executable, args, env);
   const requests = [...server.requests];
-  const command = `$ kubectl vm ${executable.replace(/^kubectl-vm-/, '').replace(/_/g, '-')} ${args.join(' ')}`;
+  const name = CATALOG.find((e) => executableName(e.name) === executable)?.name ?? executable;
+  const command = `$ kubectl vm ${name} ${args.join(' ')}`;
   const transcript = scrub(
     [command, `--- exit code: ${result.code}`, '--- stdout', result.stdout, '--- stderr', result.stderr, '--- requests', formatRequests(requests), ''].join('\n'),
-    [[cluster.home, '<HOME>'], [path.dirname(cluster.kubeconfig), '<KUBECONFIG-DIR>']],
+    [[cluster.home, '<HOME>'], [path.dirname(cluster.kubeconfig), '<KUBECONFIG-DIR>'], [ROOT, '<ROOT>']],
   );
   return { ...result, requests, server, cluster, transcript };
 }

@@ -4,7 +4,7 @@ import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { helpText, route } from '../../plugins/vm/route.ts';
 
 const test = suite('router: kubectl vm <command>');
-const present = new Set(['kubectl-vm-add_to_mesh', 'kubectl-vm-remove_from_mesh', 'kubectl-vm-workload_entry-configure']);
+const present = new Set(CATALOG.map((e) => executableName(e.name)));
 const exists = (e: string) => present.has(e);
 
 test('executable names follow kubectl plugin lookup', () => {

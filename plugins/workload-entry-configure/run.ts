@@ -1,0 +1,279 @@
+// workload-entry configure: the files a VM needs to join the mesh, computed as `istioctl x workload entry
+// configure` computes them (reference/istioctl.md §2), for one WorkloadGroup or a fleet of them. Everything is
+// read and computed first; only then is anything written, all at once (B11), with the token 0600 (B9).
+import path from 'node:path';
+import { parseDuration } from '../../shared/cli/duration.ts';
+import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
+import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
+import { CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
+import { writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
+import { tarGz } from '../../shared/fs/tar.ts';
+import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
+import { defaultRevisionTagWebhook, injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
+import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
+import type { KubeClient } from '../../shared/kube/client.ts';
+import { ApiError } from '../../shared/kube/errors.ts';
+import { isIPAddress } from '../../shared/kube/names.ts';
+import type { KubeObject } from '../../shared/kube/objects.ts';
+import { mapLimit } from '../../shared/kube/parallel.ts';
+import type { WorkloadEntryConfigureArgs } from './command.ts';
+
+interface Options {
+  outputDir?: string;
+  bundle?: string;
+  dryRun: boolean;
+  tokenSeconds: number;
+  istioNamespace: string;
+  revision?: string;
+  clusterId?: string;
+  ingressIp?: string;
+  ingressService: { name: string; namespace: string };
+  internalIp?: string;
+  externalIp?: string;
+  concurrency: number;
+}
+
+const SOURCES = 'kubectl vm workload-entry configure (-f wg.yaml | --name <name> [-n <namespace>] | -l <selector>) --output-dir <dir>';
+
+/** Every flag checked before the first request (B7, B10 among them). */
+export function checkOptions(args: WorkloadEntryConfigureArgs): Options {
+  if (args.o !== undefined) {
+    throw new UsageError(`-o is not the output directory here: kubectl vm uses -o for output formats`, { hint: `write the files with --output-dir ${args.o}` });
+  }
+  const sources = [args.file?.length && '-f', args.name && '--name', args.selector && '--selector'].filter(Boolean);
+  if (sources.length === 0) throw new UsageError('expecting a WorkloadGroup artifact file or the name and namespace of an existing WorkloadGroup', { hint: SOURCES });
+  if (sources.length > 1) throw new UsageError(`${sources.join(' and ')} cannot be combined: choose where the WorkloadGroups come from`, { hint: SOURCES });
+  const dryRun = args.dryRun !== undefined && args.dryRun !== 'none';
+  if (!args.outputDir && !args.bundle && !dryRun) throw new UsageError('expecting an output directory', { hint: 'add --output-dir <dir> (or --bundle <file.tgz>, or --dry-run to only look)' });
+  if (args.outputDir && args.bundle) throw new UsageError('--output-dir and --bundle cannot be combined', { hint: 'choose a directory or an archive' });
+  const ip = (flag: string, value: string | undefined) => {
+    if (value !== undefined && !isIPAddress(value)) throw new UsageError(`invalid ${flag} "${value}": expected an IPv4 or IPv6 address`, { hint: `e.g. ${flag} 10.0.0.5` });
+    return value;
+  };
+  const tokenSeconds = parseDuration('token-duration', args.tokenDuration) / 1000;
+  if (tokenSeconds < 600 || tokenSeconds > 2 ** 32) {
+    throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'the API server refuses shorter tokens; e.g. --token-duration 1h' });
+  }
+  const istioNamespace = checkNamespace(args.istioNamespace);
+  const parts = args.ingressService.split('.');
+  if (parts.length > 2 || parts.some((p) => p === '')) {
+    throw new UsageError(`invalid --ingress-service "${args.ingressService}": expected <service> or <service>.<namespace>`, { hint: 'e.g. --ingress-service istio-eastwestgateway.istio-system' });
+  }
+  const concurrency = Number(args.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 16' });
+  return {
+    outputDir: args.outputDir,
+    bundle: args.bundle,
+    dryRun,
+    tokenSeconds,
+    istioNamespace,
+    revision: args.revision,
+    clusterId: args.clusterId,
+    ingressIp: ip('--ingress-ip', args.ingressIp),
+    ingressService: { name: checkSubdomain('ingress service', parts[0]!), namespace: parts[1] ? checkNamespace(parts[1]) : istioNamespace },
+    internalIp: ip('--internal-ip', args.internalIp),
+    externalIp: ip('--external-ip', args.externalIp),
+    concurrency,
+  };
+}
+
+const configMap = (name: string, namespace: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace });
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEntryConfigureArgs): Promise<WorkloadGroup[]> {
+  if (args.file?.length) {
+    const namespace = ctx.namespace();
+    return args.file.flatMap((f) => parseWorkloadGroups(ctx.readFile(f), f === '-' ? 'standard input' : f, namespace));
+  }
+  const namespace = checkNamespace(ctx.namespace());
+  if (args.name) {
+    const wg = await kube.get<WorkloadGroup>({ apiVersion: WORKLOAD_GROUP_API_VERSION, kind: 'WorkloadGroup', name: args.name, namespace });
+    if (!wg) {
+      throw new CliError(`workloadgroup ${args.name} not found in namespace ${namespace}`, ExitCode.general, {
+        hint: `create it: kubectl vm workload-group create --name ${args.name} -n ${namespace} --apply`,
+      });
+    }
+    return [withDefaults(wg)];
+  }
+  const found = await kube.list<WorkloadGroup>(WORKLOAD_GROUP_API_VERSION, 'WorkloadGroup', { namespace: args.allNamespaces ? '' : namespace, labelSelector: args.selector });
+  if (found.length === 0) {
+    throw new CliError(`no WorkloadGroup matches -l ${args.selector} ${args.allNamespaces ? 'in any namespace' : `in namespace ${namespace}`}`, ExitCode.general, {
+      hint: 'check the selector with: kubectl get workloadgroups -A --show-labels',
+    });
+  }
+  return found.map(withDefaults);
+}
+
+/** istioctl 1.28+: without --revision, the revision that the "default" revision tag points at, else none. */
+async function defaultRevision(kube: KubeClient, istioNamespace: string): Promise<string> {
+  const tag = await kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: defaultRevisionTagWebhook(istioNamespace) });
+  return tag?.metadata.labels?.['istio.io/rev'] ?? 'default';
+}
+
+async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
+  const name = injectorConfigMapName(revision);
+  const cm = await kube.get<ConfigMap>(configMap(name, istioNamespace));
+  const prefix = 'failed to automatically determine the --cluster-id';
+  if (!cm) {
+    throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {
+      hint: 'pass --cluster-id, or check --istio-namespace and --revision',
+    });
+  }
+  let values: { global?: { multiCluster?: { clusterName?: string } } };
+  try {
+    values = JSON.parse(cm.data?.values ?? '{}');
+  } catch (err) {
+    throw new DataError(`${prefix}: data.values of configmap ${istioNamespace}/${name} is not JSON: ${(err as Error).message}`, { hint: 'pass --cluster-id' });
+  }
+  return values.global?.multiCluster?.clusterName ?? '';
+}
+
+async function requireConfigMap(kube: KubeClient, name: string, namespace: string, hint: string): Promise<ConfigMap> {
+  const cm = await kube.get<ConfigMap>(configMap(name, namespace));
+  if (!cm) throw new CliError(`configmap ${name} was not found in namespace ${namespace}`, ExitCode.general, { hint });
+  return cm;
+}
+
+/**
+ * The gateway address for hosts. B6: a load balancer that reports only a hostname (AWS ELB) is resolved to an
+ * address; B7: failures to read the Service are reported, not swallowed.
+ */
+async function detectIngress(ctx: PluginContext, kube: KubeClient, o: Options, revision: string): Promise<string | undefined> {
+  const { name, namespace } = o.ingressService;
+  const giveUp = () => {
+    ctx.log.warn(`Could not auto-detect IP for ${istiodHost(o.istioNamespace, revision)}/${o.istioNamespace}. Use --ingress-ip to manually specify the Gateway address to reach istiod from the VM.`);
+    return undefined;
+  };
+  let svc: (KubeObject & { spec?: { externalIPs?: string[] }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } }) | undefined;
+  try {
+    svc = await kube.get({ apiVersion: 'v1', kind: 'Service', name, namespace });
+  } catch (err) {
+    ctx.log.warn(`cannot read the gateway Service ${namespace}/${name}: ${(err as Error).message}`);
+    return giveUp();
+  }
+  if (!svc) {
+    ctx.log.warn(`the gateway Service ${namespace}/${name} does not exist: install the east-west gateway, or name it with --ingress-service`);
+    return giveUp();
+  }
+  const ingress = svc.status?.loadBalancer?.ingress?.[0];
+  if (ingress?.ip && isIPAddress(ingress.ip)) return ingress.ip;
+  if (ingress?.hostname) {
+    try {
+      const addresses = await ctx.lookup(ingress.hostname);
+      if (addresses[0]) {
+        ctx.log.note(`the load balancer of ${namespace}/${name} has the hostname ${ingress.hostname}; hosts uses its address ${addresses[0]}, which can change`);
+        return addresses[0];
+      }
+    } catch (err) {
+      ctx.log.warn(`cannot resolve ${ingress.hostname}, the load balancer of ${namespace}/${name}: ${(err as Error).message}`);
+    }
+  }
+  const external = svc.spec?.externalIPs?.[0];
+  if (external && isIPAddress(external)) return external;
+  return giveUp();
+}
+
+async function mintToken(kube: KubeClient, wg: WorkloadGroup, seconds: number): Promise<string> {
+  const sa = wg.spec.template?.serviceAccount ?? 'default';
+  const ns = wg.metadata.namespace;
+  try {
+    return (await kube.createToken(ns, sa, { audiences: ['istio-ca'], expirationSeconds: seconds })).status.token;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const hint = err.code === 404 ? `create it: kubectl create serviceaccount ${sa} -n ${ns}` : err.hint;
+    throw new CliError(`could not create a token under service account ${sa} in namespace ${ns}: ${err.message}`, err.exitCode, { hint, details: err.details, cause: err });
+  }
+}
+
+export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs): Promise<Result> {
+  const o = checkOptions(args);
+  const kube = ctx.kube();
+  const groups = await loadGroups(ctx, kube, args);
+  const fleet = groups.length > 1;
+  const revision = o.revision ?? (await defaultRevision(kube, o.istioNamespace));
+  const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision));
+  const meshConfig = (await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, 'is Istio installed there? check --istio-namespace and --revision')).data?.mesh ?? '';
+  const rootCerts = new Map<string, string>();
+  for (const ns of new Set(groups.map((g) => g.metadata.namespace))) {
+    const cm = await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
+    rootCerts.set(ns, cm.data?.['root-cert.pem'] ?? '');
+  }
+  const ingressIp = o.ingressIp ?? (await detectIngress(ctx, kube, o, revision));
+
+  const computed = groups.map((wg) => {
+    const input: VmConfigInput = {
+      wg,
+      meshConfig,
+      clusterId,
+      revision,
+      istioNamespace: o.istioNamespace,
+      captureDns: args.captureDns !== false,
+      autoregister: args.autoregister === true,
+      internalIp: o.internalIp,
+      externalIp: o.externalIp,
+    };
+    const config = computeVmConfig(input);
+    for (const w of config.warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
+    return { wg, input, config };
+  });
+
+  const tokens = o.dryRun
+    ? groups.map(() => undefined)
+    : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
+        let done = 0;
+        const minted = await mapLimit(groups, o.concurrency, async (wg) => {
+          const t = await mintToken(kube, wg, o.tokenSeconds);
+          if (fleet) report(`Tokens for ${groups.length} WorkloadGroups: ${++done} minted`);
+          return t;
+        });
+        if (!fleet) report(`Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount} minted`);
+        return minted;
+      });
+
+  const bundles = computed.map(({ wg, input, config }, i) => ({
+    wg,
+    prefix: fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '',
+    files: bundleFiles({
+      meshYaml: renderMeshYaml(config),
+      clusterEnv: renderClusterEnv(input, config),
+      rootCert: rootCerts.get(wg.metadata.namespace)!,
+      token: tokens[i],
+      hosts: renderHosts(ingressIp, o.istioNamespace, revision),
+    }),
+  }));
+  const all: (FileToWrite & { secret?: boolean })[] = bundles.flatMap((b) => b.files.map((f: BundleFile) => ({ ...f, name: b.prefix + f.name })));
+  const target = o.bundle ?? o.outputDir ?? '.';
+
+  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, ctx.dryRun) };
+  if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600);
+  else writeDirectory(o.outputDir!, all);
+
+  if (fleet) ctx.log.warn(`${groups.length} security tokens have been generated and stored under "${target}", one istio-token (mode 0600) per WorkloadGroup`);
+  else {
+    const sa = groups[0]!.spec.template?.serviceAccount;
+    const where = o.bundle ? `in "${o.bundle}"` : `at "${path.join(o.outputDir!, 'istio-token')}"`;
+    ctx.log.warn(`a security token for namespace "${groups[0]!.metadata.namespace}" and service account "${sa}" has been generated and stored ${where}`);
+  }
+  const into = (b: (typeof bundles)[number]) => (o.bundle ? `bundle ${o.bundle}${b.prefix ? ` (${b.prefix.slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, b.prefix)}`.replace(/\/$/, ''));
+  return { summary: bundles.map((b) => `Configuration generation into ${into(b)} was successful`) };
+}
+
+/** What a dry run prints: every file with its mode and content, the token never. */
+function dryRunListing(target: string, archive: boolean, files: (FileToWrite & { secret?: boolean })[], mode: string): string[] {
+  const lines = [`# would write ${archive ? `the archive ${target} with` : `into ${target}`}:${dryRunSuffix(mode as 'client')}`];
+  for (const f of files) {
+    const where = archive ? f.name : path.join(target, f.name);
+    const perm = `mode ${f.mode.toString(8).padStart(4, '0')}`;
+    if (f.secret) {
+      lines.push(`## ${where} (${perm}): <token: not minted in a dry run>`);
+      continue;
+    }
+    const content = String(f.content);
+    lines.push(`## ${where} (${perm}, ${Buffer.byteLength(content)} bytes)`);
+    if (f.name.endsWith('install.sh')) continue;
+    if (content) lines.push(content.replace(/\n$/, ''));
+  }
+  return lines;
+}
