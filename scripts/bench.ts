@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { TestApiServer } from '../test/apiserver/server.ts';
+import fs from 'node:fs';
 import { DIST } from '../test/helpers/run.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 
@@ -70,3 +71,35 @@ console.log(row('add-to-mesh against the test API server', 'add', 2));
 console.log(row('  the same without the V8 code cache', 'addCold'));
 console.log(row('remove-from-mesh against the test API server', 'remove'));
 console.log(`API requests: add-to-mesh ${addRequests} (istioctl sends 6), re-run ${rerunRequests}, remove-from-mesh ${removeRequests}`);
+
+// Fleet: workload-entry configure for 1,000 WorkloadGroups in 10 namespaces, selected by label across
+// namespaces. Targets (issue 3): at most 10 s, and at most (namespaces × 3) + 1,000 + 1 API requests.
+const FLEET = Number(process.env.BENCH_FLEET ?? 1000);
+const NAMESPACES = 10;
+const fleetSeed: Record<string, unknown>[] = [
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'defaultConfig:\n  proxyMetadata: {}\ntrustDomain: cluster.local\n' } },
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system' }, data: { values: '{"global":{"multiCluster":{"clusterName":"cluster1"}}}' } },
+];
+for (let n = 0; n < NAMESPACES; n++) {
+  const ns = `fleet-${n}`;
+  fleetSeed.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: ns }, data: { 'root-cert.pem': 'CERT' } });
+  fleetSeed.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm', namespace: ns } });
+}
+for (let i = 0; i < FLEET; i++) {
+  fleetSeed.push({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: `wg-${i}`, namespace: `fleet-${i % NAMESPACES}`, labels: { fleet: 'bench' } }, spec: { template: { serviceAccount: 'vm', ports: { http: 8080 } } } });
+}
+const fleetServer = await TestApiServer.start({ seed: fleetSeed as never });
+const fleetHome = tempDir('kubectl-vm-bench-fleet-');
+const fleetEnv = { ...process.env, HOME: fleetHome, KUBECONFIG: fleetServer.writeKubeconfig(path.join(fleetHome, 'kubeconfig')), NO_COLOR: '1' };
+const outDir = path.join(fleetHome, 'out');
+fleetServer.clearRequests();
+const fleetRun = await time(path.join(DIST, 'kubectl-vm-workload_entry-configure'), ['-l', 'fleet=bench', '-A', '--output-dir', outDir, '--ingress-ip', '192.0.2.10'], fleetEnv);
+const fleetRequests = fleetServer.requests.length;
+await fleetServer.close();
+if (fleetRun.code !== 0) throw new Error(`workload-entry configure failed with exit code ${fleetRun.code}`);
+const bundles = fs.readdirSync(outDir).reduce((n, ns) => n + fs.readdirSync(path.join(outDir, ns)).length, 0);
+const budget = NAMESPACES * 3 + FLEET + 1;
+console.log(
+  `workload-entry configure, ${FLEET} WorkloadGroups in ${NAMESPACES} namespaces: ${(fleetRun.ms / 1000).toFixed(2)} s` +
+    ` (target ≤ 10 s: ${fleetRun.ms <= 10_000 ? 'ok' : 'MISSED'}), ${fleetRequests} API requests (budget ${budget}: ${fleetRequests <= budget ? 'ok' : 'MISSED'}), ${bundles} bundles written`,
+);
