@@ -1,9 +1,12 @@
 // Create-or-reconcile for objects kubectl-vm owns. The happy path costs one request (a POST); only when the
 // object already exists do we read it, refuse it if kubectl-vm does not manage it, and otherwise report it
-// unchanged or bring it to the desired state with a forced server-side apply.
+// unchanged or bring it to the desired state with a read-modify-write PUT (retried on 409 Conflict). Not a
+// server-side apply: the object was created by a POST, so kubectl-vm owns its fields as an Update manager, and
+// an apply would never remove them (a port dropped from the arguments would stay).
 import { ConflictError } from '../errors.ts';
 import type { KubeClient } from './client.ts';
 import { isAlreadyExists } from './errors.ts';
+import { retryOnConflict } from './retry.ts';
 import { MANAGED_BY_LABEL, MANAGER, describeRef, isManaged, isSubset, refOf, type KubeObject, type ObjectRef } from './objects.ts';
 import { groupOf } from './resources.ts';
 
@@ -21,15 +24,39 @@ export async function ensure<T extends KubeObject>(kube: KubeClient, desired: T)
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
-    const live = await kube.get<T>(refOf(desired));
-    if (!live) {
-      if (attempt < 3) continue; // deleted between our POST and our GET: try again
-      throw new ConflictError(`${describeRef(refOf(desired))} keeps being created and deleted by someone else`, { hint: 'try again later' });
-    }
-    if (!isManaged(live)) throw notOurs(refOf(desired));
-    if (isSubset(comparable(desired), comparable(live))) return { object: live, outcome: 'unchanged' };
-    return { object: await kube.apply(desired, { force: true }), outcome: 'configured' };
+    const result = await retryOnConflict(async (): Promise<Ensured<T> | undefined> => {
+      const live = await kube.get<T>(refOf(desired));
+      if (!live) return undefined;
+      if (!isManaged(live)) throw notOurs(refOf(desired));
+      if (isSubset(comparable(desired), comparable(live))) return { object: live, outcome: 'unchanged' };
+      return { object: await kube.replace(overlay(live, desired)), outcome: 'configured' };
+    });
+    if (result) return result;
+    // Deleted between our POST and our GET: try again.
+    if (attempt >= 3) throw new ConflictError(`${describeRef(refOf(desired))} keeps being created and deleted by someone else`, { hint: 'try again later' });
   }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The live object with ours laid over it: every top-level field we set replaces the live one, objects (the
+ * spec) one level deep so that what the server filled in (a Service's clusterIP) stays; our labels and
+ * annotations are added to the live ones; resourceVersion stays, so the PUT fails if someone changed it meanwhile.
+ */
+export function overlay<T extends KubeObject>(live: T, desired: T): T {
+  const out: Record<string, unknown> = { ...live };
+  for (const [key, value] of Object.entries(desired)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    if (key === 'metadata') {
+      out.metadata = {
+        ...live.metadata,
+        labels: { ...live.metadata.labels, ...desired.metadata.labels },
+        annotations: { ...live.metadata.annotations, ...desired.metadata.annotations },
+      };
+    } else out[key] = isPlainObject(value) && isPlainObject(live[key]) ? { ...(live[key] as object), ...value } : value;
+  }
+  return out as T;
 }
 
 /** The parts of an object we set: labels, annotations and the body; not apiVersion, which may be another served version. */

@@ -59,12 +59,32 @@ test('re-running with the same arguments reports unchanged and exits 0', async (
   assert.not.ok(o.requests.some((r) => r.method === 'PATCH'), 'nothing is written');
 });
 
-test('re-running with another VM updates the ServiceEntry with server-side apply', async () => {
+test('re-running with another VM updates the ServiceEntry in place, guarded by its resourceVersion', async () => {
   const o = await golden('rerun-updated', ['es', 'vmhttp', '10.0.0.5,10.0.0.6', 'http:8080', '-n', 'vm'], { seed: existing() });
   assert.is(o.code, 0);
   const se = o.server.object('networking.istio.io/v1', 'ServiceEntry', 'vm', 'mesh-expansion-vmhttp')!;
   assert.equal(se.spec.endpoints.map((e: any) => e.address), ['10.0.0.5', '10.0.0.6']);
-  assert.ok(o.requests.some((r) => r.method === 'PATCH' && r.contentType === 'application/apply-patch+yaml' && r.query.fieldManager === 'kubectl-vm'));
+  const put = o.requests.find((r) => r.method === 'PUT')!;
+  assert.is(put.query.fieldManager, 'kubectl-vm');
+  assert.ok((put.body as any).metadata.resourceVersion, 'a concurrent change makes it a 409, and we start over');
+});
+
+test('re-running with another port replaces the old one in both objects', async () => {
+  const o = await runCase('kubectl-vm-add_to_mesh', ['es', 'vmhttp', '10.0.0.5', 'http:9090', '-n', 'vm'], { seed: existing() });
+  await o.cluster.close();
+  assert.is(o.code, 0, o.stderr);
+  assert.equal(o.server.object('v1', 'Service', 'vm', 'vmhttp')!.spec.ports.map((p: any) => p.port), [9090]);
+  assert.equal(o.server.object('networking.istio.io/v1', 'ServiceEntry', 'vm', 'mesh-expansion-vmhttp')!.spec.ports.map((p: any) => p.number), [9090]);
+});
+
+test('a concurrent change (409 Conflict) makes the update start over with a fresh read', async () => {
+  const o = await runCase('kubectl-vm-add_to_mesh', ['es', 'vmhttp', '10.0.0.5,10.0.0.7', 'http:8080', '-n', 'vm'], {
+    seed: existing(),
+    faults: [{ method: 'PUT', path: '/apis/networking.istio.io/v1/namespaces/vm/serviceentries/mesh-expansion-vmhttp', status: 409 }],
+  });
+  await o.cluster.close();
+  assert.is(o.code, 0, o.stderr);
+  assert.equal(o.requests.filter((r) => r.path.endsWith('mesh-expansion-vmhttp')).map((r) => `${r.method} ${r.status}`), ['GET 200', 'PUT 409', 'GET 200', 'PUT 200']);
 });
 
 test('istioctl "too few args": same message, as a usage error (64), nothing sent', async () => {
