@@ -103,3 +103,41 @@ console.log(
   `workload-entry configure, ${FLEET} WorkloadGroups in ${NAMESPACES} namespaces: ${(fleetRun.ms / 1000).toFixed(2)} s` +
     ` (target ≤ 10 s: ${fleetRun.ms <= 10_000 ? 'ok' : 'MISSED'}), ${fleetRequests} API requests (budget ${budget}: ${fleetRequests <= budget ? 'ok' : 'MISSED'}), ${bundles} bundles written`,
 );
+
+// register: 1,000 addresses in one call (issue 5: at most 2 s), into a new Service and into one that already
+// has 1,000; then deregister them all. Medians of a few runs, each on its own Service.
+const REGISTER_RUNS = Math.min(RUNS, 7);
+const regServer = await TestApiServer.start({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }] });
+const regHome = tempDir('kubectl-vm-bench-register-');
+const regEnv = { ...process.env, HOME: regHome, KUBECONFIG: regServer.writeKubeconfig(path.join(regHome, 'kubeconfig')), NO_COLOR: '1' };
+const ipsFile = (from: number) => {
+  const file = path.join(regHome, `ips-${from}.txt`);
+  fs.writeFileSync(file, Array.from({ length: 1000 }, (_, i) => `10.${(from + i) >> 16}.${((from + i) >> 8) & 255}.${(from + i) & 255}`).join('\n') + '\n');
+  return file;
+};
+const [firstThousand, secondThousand] = [ipsFile(0), ipsFile(1000)];
+const register = path.join(DIST, 'kubectl-vm-register');
+const deregister = path.join(DIST, 'kubectl-vm-deregister');
+const reg: Record<string, number[]> = { create: [], grow: [], remove: [] };
+const regRequests: Record<string, number> = {};
+for (let i = 0; i < REGISTER_RUNS; i++) {
+  for (const [key, cmd, args] of [
+    ['create', register, [`vmsvc-${i}`, 'http:8080', '--from-file', firstThousand]],
+    ['grow', register, [`vmsvc-${i}`, 'http:8080', '--from-file', secondThousand]],
+    ['remove', deregister, [`vmsvc-${i}`, '--from-file', firstThousand, '--from-file', secondThousand, '--delete-service-when-empty']],
+  ] as [string, string, string[]][]) {
+    regServer.clearRequests();
+    const r = await time(cmd, [...args, '-n', 'bench'], regEnv);
+    if (r.code !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed with exit code ${r.code}`);
+    reg[key]!.push(r.ms);
+    regRequests[key] = regServer.requests.length;
+  }
+}
+await regServer.close();
+const regLine = (label: string, key: string, target?: number) => {
+  const m = median(reg[key]!);
+  return `${label}: ${(m / 1000).toFixed(2)} s${target ? ` (target ≤ ${target} s: ${m <= target * 1000 ? 'ok' : 'MISSED'})` : ''}, ${regRequests[key]} API requests`;
+};
+console.log(regLine('register 1,000 addresses into a new Service', 'create', 2));
+console.log(regLine('register 1,000 more (a second slice)', 'grow', 2));
+console.log(regLine('deregister all 2,000 and delete the Service', 'remove'));

@@ -10,6 +10,8 @@ export interface CatalogEntry {
 export const CATALOG: readonly CatalogEntry[] = [
   { name: 'add-to-mesh', describe: 'Add a service that runs on VMs to the mesh: a Service plus a ServiceEntry' },
   { name: 'remove-from-mesh', describe: 'Remove a service that add-to-mesh added' },
+  { name: 'register', describe: 'Put VM addresses behind a selector-less Service, as EndpointSlices' },
+  { name: 'deregister', describe: 'Take VM addresses out of a Service that register filled' },
   { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
 ];

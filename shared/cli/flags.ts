@@ -47,7 +47,16 @@ export function stringFlag(describe: string, group: string = FLAGS_GROUP) {
 export const commaList = (v: unknown): string[] =>
   (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((item) => String(item).split(',')).filter((s) => s !== '');
 
-function oneOf<T extends string>(flag: string, allowed: readonly T[], fallback?: T) {
+/** --from-file for commands that take IP addresses (register, deregister). */
+export const addressFileFlag = {
+  type: 'string',
+  array: true,
+  group: FLAGS_GROUP,
+  describe: 'Read addresses from a file: one per line or comma-separated, # comments; - is standard input',
+} as const;
+
+/** A coerce function for a flag that takes one of a few values; the last occurrence wins. */
+export function oneOf<T extends string>(flag: string, allowed: readonly T[], fallback?: T) {
   return (v: unknown): T | undefined => {
     const value = lastWins(v);
     if (value === undefined) return undefined;

@@ -24,17 +24,26 @@ export async function ensure<T extends KubeObject>(kube: KubeClient, desired: T)
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
-    const result = await retryOnConflict(async (): Promise<Ensured<T> | undefined> => {
-      const live = await kube.get<T>(refOf(desired));
-      if (!live) return undefined;
-      if (!isManaged(live)) throw notOurs(refOf(desired));
-      if (isSubset(comparable(desired), comparable(live))) return { object: live, outcome: 'unchanged' };
-      return { object: await kube.replace(overlay(live, desired)), outcome: 'configured' };
-    });
-    if (result) return result;
+    const live = await kube.get<T>(refOf(desired));
+    if (live) return reconcile(kube, desired, live);
     // Deleted between our POST and our GET: try again.
     if (attempt >= 3) throw new ConflictError(`${describeRef(refOf(desired))} keeps being created and deleted by someone else`, { hint: 'try again later' });
   }
+}
+
+/**
+ * Brings an object we just read to the desired state: refused if kubectl-vm does not manage it, "unchanged" if
+ * it already is, otherwise a PUT of `overlay(live, desired)`; a 409 re-reads it and tries again.
+ */
+export function reconcile<T extends KubeObject>(kube: KubeClient, desired: T, live: T): Promise<Ensured<T>> {
+  let current: T | undefined = live;
+  return retryOnConflict(async (attempt) => {
+    if (attempt > 1) current = await kube.get<T>(refOf(desired));
+    if (!current) throw new ConflictError(`${describeRef(refOf(desired))} was deleted while we were updating it`, { hint: 'run the command again' });
+    if (!isManaged(current)) throw notOurs(refOf(desired));
+    if (isSubset(comparable(desired), comparable(current))) return { object: current, outcome: 'unchanged' };
+    return { object: await kube.replace(overlay(current, desired)), outcome: 'configured' };
+  });
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

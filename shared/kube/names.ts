@@ -78,3 +78,9 @@ export function isIPv6(value: string): boolean {
 export function isIPAddress(value: string): boolean {
   return isIPv4(value) || isIPv6(value);
 }
+
+/** True when every comma-separated item is an IP address. */
+export function isAddressList(value: string): boolean {
+  const items = value.split(',').map((s) => s.trim());
+  return items.length > 0 && items.every((ip) => ip !== '' && isIPAddress(ip));
+}

@@ -51,14 +51,19 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, retryAfterM
 
 /**
  * Runs a read-modify-write cycle, starting over when the write hits a resourceVersion conflict (409 Conflict, not
- * AlreadyExists). `cycle` must re-read the object each time.
+ * AlreadyExists, unless `retryWhen` says otherwise). `cycle` must re-read the object each time.
  */
-export async function retryOnConflict<T>(cycle: (attempt: number) => Promise<T>, policy: BackoffPolicy = defaultBackoff, attempts = 10): Promise<T> {
+export async function retryOnConflict<T>(
+  cycle: (attempt: number) => Promise<T>,
+  policy: BackoffPolicy = defaultBackoff,
+  attempts = 10,
+  retryWhen: (err: unknown) => boolean = isConflict,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await cycle(attempt);
     } catch (err) {
-      if (!isConflict(err) || attempt >= attempts) throw err;
+      if (!retryWhen(err) || attempt >= attempts) throw err;
       await policy.sleep(backoffDelay(Math.min(attempt, 4), policy));
     }
   }

@@ -12,8 +12,16 @@ export interface PrintableObject {
 
 export function formatObjects(objects: PrintableObject[], format: OutputFormat): string {
   if (format === 'name') return objects.map((o) => `${resourceName(o)}\n`).join('');
-  const value = objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects, metadata: { resourceVersion: '' } };
+  const shown = objects.map(withoutManagedFields);
+  const value = shown.length === 1 ? shown[0] : { apiVersion: 'v1', kind: 'List', items: shown, metadata: { resourceVersion: '' } };
   return format === 'json' ? JSON.stringify(value, null, 4) + '\n' : toYaml(value);
+}
+
+/** As kubectl prints objects by default (--show-managed-fields=false): without metadata.managedFields. */
+function withoutManagedFields(o: PrintableObject): PrintableObject {
+  if (!o.metadata || !('managedFields' in o.metadata)) return o;
+  const { managedFields: _, ...metadata } = o.metadata as Record<string, unknown>;
+  return { ...o, metadata };
 }
 
 /** `service/vmhttp`, `serviceentry.networking.istio.io/mesh-expansion-vmhttp`: kubectl's -o name form. */

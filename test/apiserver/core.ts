@@ -259,11 +259,24 @@ export function serialisationOrder(obj: Obj, crd: boolean): Obj {
   const { kind, apiVersion, metadata, ...rest } = obj;
   const meta = ordered(metadata ?? {}, META_ORDER);
   if (Array.isArray(meta.managedFields)) meta.managedFields = meta.managedFields.map((m: Obj) => ordered(m, MANAGED_ORDER));
-  const out: Obj = { kind, apiVersion, metadata: meta, ...rest };
+  const out: Obj = { kind, apiVersion, metadata: meta, ...goLists(obj.kind, rest) };
   if (obj.kind === 'Service' && out.spec) {
     out.spec = ordered(out.spec, SERVICE_SPEC_ORDER);
     if (Array.isArray(out.spec.ports)) out.spec.ports = out.spec.ports.map((p: Obj) => ordered(p, PORT_ORDER));
   }
+  return out;
+}
+
+/**
+ * Empty lists as a typed object comes back from storage: kube-apiserver stores protobuf, in which an empty list
+ * decodes as nil, so a field with omitempty disappears (Endpoints.subsets) and one without it is null
+ * (EndpointSlice.endpoints and .ports).
+ */
+function goLists(kind: string, body: Obj): Obj {
+  const out = { ...body };
+  const empty = (v: unknown) => Array.isArray(v) && v.length === 0;
+  if (kind === 'Endpoints' && empty(out.subsets)) delete out.subsets;
+  if (kind === 'EndpointSlice') for (const k of ['endpoints', 'ports']) if (empty(out[k])) out[k] = null;
   return out;
 }
 

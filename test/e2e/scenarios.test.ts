@@ -157,4 +157,47 @@ test('a fleet of WorkloadGroups by label, one bundle each', async () => {
   assert.equal(fs.readdirSync(path.join(out, ns)).sort(), ['a', 'b']);
 });
 
+test('VM addresses behind a Service: register, register more, deregister, and clean up', async () => {
+  const ns = await c.namespace();
+  const slices = async () => (await getJson(['endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=mysqldb'])).items;
+  const listed = async () => (await slices()).flatMap((s: any) => (s.endpoints ?? []).flatMap((e: any) => e.addresses)).sort();
+
+  const first = await vm(['register', 'mysqldb', '10.138.0.13', '3306', '-n', ns]);
+  assert.is(first.code, 0, first.stderr);
+  const svc = await getJson(['service', 'mysqldb', '-n', ns]);
+  assert.is(svc.spec.selector, undefined);
+  assert.is(svc.metadata.annotations['alpha.istio.io/kubernetes-serviceaccounts'], 'default');
+  assert.equal(await listed(), ['10.138.0.13']);
+
+  const more = await vm(['register', 'mysqldb', '10.138.0.13,10.138.0.14', '3306', '-n', ns]);
+  assert.is(more.code, 0, more.stderr);
+  assert.match(more.stderr, /^note: already registered with .*: 10.138.0.13$/m);
+  assert.equal(await listed(), ['10.138.0.13', '10.138.0.14']);
+  const [slice] = await slices();
+  assert.is(slice.metadata.labels['endpointslice.kubernetes.io/managed-by'], 'kubectl-vm');
+  assert.equal(slice.ports, [{ name: 'mysql', port: 3306, protocol: 'TCP' }]);
+
+  const one = await vm(['deregister', 'mysqldb', '10.138.0.13', '-n', ns]);
+  assert.is(one.code, 0, one.stderr);
+  assert.equal(await listed(), ['10.138.0.14']);
+
+  const last = await vm(['deregister', 'mysqldb', '10.138.0.14', '-n', ns, '--delete-service-when-empty']);
+  assert.is(last.code, 0, last.stderr);
+  assert.equal(await slices(), []);
+  assert.is((await c.kubectl(['get', 'service', 'mysqldb', '-n', ns])).code, 1);
+});
+
+test('register --endpoints-api=endpoints keeps a legacy Endpoints object, and deregister finds it', async () => {
+  const ns = await c.namespace();
+  const reg = await vm(['register', 'vmhttp', '10.0.0.5,10.0.0.6', 'http:8080', '-n', ns, '--endpoints-api=endpoints']);
+  assert.is(reg.code, 0, reg.stderr);
+  const ep = await getJson(['endpoints', 'vmhttp', '-n', ns]);
+  assert.equal(ep.subsets.map((s: any) => s.addresses.map((a: any) => a.ip).sort()), [['10.0.0.5', '10.0.0.6']]);
+  const mixed = await vm(['register', 'vmhttp', '10.0.0.7', 'http:8080', '-n', ns]);
+  assert.is(mixed.code, 1);
+  const dereg = await vm(['deregister', 'vmhttp', '10.0.0.5,10.0.0.6', '-n', ns]);
+  assert.is(dereg.code, 0, dereg.stderr);
+  assert.is((await getJson(['endpoints', 'vmhttp', '-n', ns])).subsets, undefined, 'an empty, valid Endpoints object');
+});
+
 test.run();

@@ -2,6 +2,7 @@
 // exactly as add-to-mesh would have made them; "plain" ones are what a user made by hand.
 import { buildService, buildServiceEntry, type ExternalServiceSpec } from '../../shared/istio/external-service.ts';
 import { parsePorts } from '../../shared/istio/ports.ts';
+import { buildEndpoints, buildRegisteredService, parseRegisterPorts, planSlices } from '../../shared/istio/registration.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
 
 export function namespace(name: string): KubeObject {
@@ -60,4 +61,31 @@ export function gatewayService(ns: string, name: string, status: { ip?: string; 
 /** The webhook that marks a revision as the "default" revision tag. */
 export function revisionTag(revision: string): KubeObject {
   return { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'istio-revision-tag-default', labels: { 'istio.io/rev': revision, 'istio.io/tag': 'default' } } };
+}
+
+const registered = (ns: string, name: string, ports: string[]) => ({ name, namespace: ns, ports: parseRegisterPorts(ports), labels: {}, annotations: {}, serviceAccount: 'default' });
+
+/** The Service `kubectl vm register <name> … <ports>` creates. */
+export function registeredService(ns: string, name: string, ports: string[]): KubeObject {
+  return buildRegisteredService(registered(ns, name, ports));
+}
+
+/** The EndpointSlices register writes for these addresses. */
+export function registeredSlices(ns: string, name: string, ips: string[], ports: string[]): KubeObject[] {
+  return planSlices(name, ns, [], ips, parseRegisterPorts(ports)).write;
+}
+
+/** The Endpoints `register --endpoints-api=endpoints` writes. */
+export function registeredEndpoints(ns: string, name: string, ips: string[], ports: string[]): KubeObject {
+  return buildEndpoints(registered(ns, name, ports), ips);
+}
+
+/** Endpoints as istioctl register leaves them: no label, one subset. */
+export function istioctlEndpoints(ns: string, name: string, ips: string[], port: { name: string; port: number }): KubeObject {
+  return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns }, subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [port] }] };
+}
+
+/** A Service whose endpoints the endpoints controller keeps. */
+export function selectorService(ns: string, name: string, selector: Record<string, string>, port: { name: string; port: number }): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector, ports: [port] } };
 }

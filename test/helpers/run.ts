@@ -33,6 +33,6 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
 }
 
 /** A plugin executable from dist/, e.g. `kubectl-vm-add_to_mesh`. */
-export function runPlugin(executable: string, args: string[], env: Record<string, string | undefined>): Promise<RunResult> {
-  return run(path.join(DIST, executable), args, { env });
+export function runPlugin(executable: string, args: string[], env: Record<string, string | undefined>, input?: string): Promise<RunResult> {
+  return run(path.join(DIST, executable), args, { env, input });
 }

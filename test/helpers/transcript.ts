@@ -13,6 +13,8 @@ export interface Case {
   faults?: Fault[];
   /** Extra environment, or variables to remove (undefined). */
   env?: Record<string, string | undefined>;
+  /** Standard input. */
+  input?: string;
 }
 
 export interface Outcome extends RunResult {
@@ -39,7 +41,7 @@ export async function runCase(executable: string, args: string[], c: Case = {}):
   for (const f of c.faults ?? []) server.inject(f);
   server.clearRequests();
   const env = { ...cluster.env, ...c.env };
-  const result = await runPlugin(executable, args, env);
+  const result = await runPlugin(executable, args, env, c.input);
   const requests = [...server.requests];
   const name = CATALOG.find((e) => executableName(e.name) === executable)?.name ?? executable;
   const command = `$ kubectl vm ${name} ${args.join(' ')}`;
