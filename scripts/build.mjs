@@ -84,6 +84,18 @@ script.runInThisContext().call(module.exports, module.exports, require, module, 
 `;
 }
 
+/** kubectl's completion hook for one executable: runs it, in this process, as `<exe> __complete <args…>`. */
+function completionHook(exe) {
+  return `#!/usr/bin/env node
+"use strict";
+// kubectl's shell-completion hook for ${exe}: kubectl (>= 1.26) runs it for \`kubectl ${exe.slice('kubectl-'.length).replace(/-/g, ' ').replace(/_/g, '-')} <TAB>\`.
+const fs = require("fs"), path = require("path");
+const target = path.join(path.dirname(fs.realpathSync(__filename)), ${JSON.stringify(exe)});
+process.argv = [process.argv[0], target, ${JSON.stringify(exe === 'kubectl-vm' ? '__kubectl_complete' : '__complete')}, ...process.argv.slice(2)];
+require(target);
+`;
+}
+
 /** client-node's authenticators, bundled, brotli-compressed and base64-encoded: a 200 KB string to scan at start-up instead of 1 MB. */
 async function clientNodeBlob() {
   const out = await build({ ...common, entryPoints: [path.join(root, 'shared/kube/client-node-entry.ts')], write: false });
@@ -131,6 +143,13 @@ export async function buildAll({ quiet = false } = {}) {
       built.push(exe);
     }),
   );
+  // kubectl (≥ 1.26) completes the arguments of plugin kubectl-vm-x by running kubectl_complete-vm-x from PATH.
+  for (const exe of [...built]) {
+    const hook = exe.replace(/^kubectl-/, 'kubectl_complete-');
+    fs.writeFileSync(path.join(dist, hook), completionHook(exe), { mode: 0o755 });
+    fs.chmodSync(path.join(dist, hook), 0o755);
+    built.push(hook);
+  }
   if (!quiet) {
     for (const exe of built.sort()) console.error(`built dist/${exe} (${Math.round(fs.statSync(path.join(dist, exe)).size / 1024)} KiB)`);
     console.error(`build took ${Date.now() - started} ms`);

@@ -4,13 +4,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/kube/transport.ts';
-import { helpText, route, unknownCommandText } from './route.ts';
+import { COMPLETE, KUBECTL_COMPLETE, formatCompletion } from '../../shared/cli/complete-protocol.ts';
+import { completionRoute, helpText, route, unknownCommandText } from './route.ts';
 
 const here = path.dirname(fs.realpathSync(process.argv[1]!));
 const exists = (name: string) => fs.existsSync(path.join(here, name));
-const decision = route(process.argv.slice(2), exists);
+const argv = process.argv.slice(2);
+const completing = argv[0] === COMPLETE || argv[0] === KUBECTL_COMPLETE;
+const listedByKubectl = argv[0] === KUBECTL_COMPLETE ? onPath : () => false;
+const decision = completing ? completionRoute(argv.slice(1), exists, listedByKubectl) : route(argv, exists);
 
-if (decision.kind === 'help') process.stdout.write(helpText(VERSION, exists));
+if (decision.kind === 'completions') process.stdout.write(formatCompletion(decision.completion));
+else if (decision.kind === 'help') process.stdout.write(helpText(VERSION, exists));
 else if (decision.kind === 'version') process.stdout.write(`kubectl-vm ${VERSION}\n`);
 else if (decision.kind === 'unknown') {
   process.stderr.write(unknownCommandText(decision.command, exists));
@@ -20,10 +25,10 @@ else if (decision.kind === 'unknown') {
   if (startsWith(file, '#!/usr/bin/env node')) {
     // A sibling of ours: load it into this very process, which passes arguments, streams, exit code and signals
     // through for free and spares a second Node start-up.
-    process.argv = [process.argv[0]!, file, ...decision.args];
+    process.argv = [process.argv[0]!, file, ...(completing ? [COMPLETE] : []), ...decision.args];
     require(file);
   } else {
-    const child = spawn(file, decision.args, { stdio: 'inherit' });
+    const child = spawn(file, [...(completing ? [COMPLETE] : []), ...decision.args], { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
     child.on('exit', (code, signal) => {
@@ -33,6 +38,11 @@ else if (decision.kind === 'unknown') {
       } else process.exitCode = code ?? ExitCode.general;
     });
   }
+}
+
+/** True when kubectl would find the executable on PATH itself (and so list it among its own completions). */
+function onPath(executable: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, executable)));
 }
 
 function startsWith(file: string, prefix: string): boolean {

@@ -3,8 +3,10 @@
 // kubectl it tries the longest run of words first (`workload-entry configure` before `workload-entry`), and it
 // lets kubectl's global flags come before the command: `kubectl vm -n prod add-to-mesh …`.
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
+import { Directive, type Completion } from '../../shared/cli/complete-protocol.ts';
 
 export type Route =
+  | { kind: 'completions'; completion: Completion }
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'run'; executable: string; args: string[] }
@@ -64,4 +66,25 @@ export function helpText(version: string, exists: (executable: string) => boolea
 export function unknownCommandText(command: string, exists: (executable: string) => boolean): string {
   const known = CATALOG.filter((e) => exists(executableName(e.name))).map((e) => e.name);
   return [`error: unknown command "${command}" for "kubectl vm"`, `hint: the commands are: ${known.join(', ')}; see "kubectl vm --help"`, ''].join('\n');
+}
+
+/**
+ * `kubectl-vm __complete <args…> <word>`: while the command is not complete, its next word (without those that
+ * kubectl lists itself, when it asks); once it is, the sibling completes its own arguments.
+ */
+export function completionRoute(argv: string[], exists: (executable: string) => boolean, listedByKubectl: (executable: string) => boolean): Route {
+  const args = argv.slice(0, -1);
+  const toComplete = argv[argv.length - 1] ?? '';
+  const routed = route(args, exists);
+  if (routed.kind === 'run') return { ...routed, args: [...routed.args, toComplete] };
+  if (toComplete.startsWith('-')) return { kind: 'completions', completion: { values: ['--help', '--version'].filter((f) => f.startsWith(toComplete)), directive: Directive.noFileComp } };
+  const typed = args.filter((a, i) => !a.startsWith('-') && !VALUE_FLAGS.has(args[i - 1] ?? ''));
+  const next = new Set<string>();
+  for (const e of CATALOG) {
+    const words = e.name.split(' ');
+    const exe = executableName(e.name);
+    if (words.length <= typed.length || !exists(exe) || listedByKubectl(exe)) continue;
+    if (typed.every((w, i) => words[i] === w) && words[typed.length]!.startsWith(toComplete)) next.add(words[typed.length]!);
+  }
+  return { kind: 'completions', completion: { values: [...next], directive: Directive.noFileComp } };
 }

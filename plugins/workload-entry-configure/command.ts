@@ -63,4 +63,9 @@ export const configure = defineCommand<WorkloadEntryConfigureArgs>({
   run,
 });
 
-export const plugin: Plugin = { name: 'workload-entry configure', describe: describeCommand('workload-entry configure'), commands: [configure] };
+export const plugin: Plugin = {
+  name: 'workload-entry configure',
+  describe: describeCommand('workload-entry configure'),
+  commands: [configure],
+  completions: { name: 'workloadgroups' },
+};

@@ -57,13 +57,18 @@ export const addressFileFlag = {
 
 /** A coerce function for a flag that takes one of a few values; the last occurrence wins. */
 export function oneOf<T extends string>(flag: string, allowed: readonly T[], fallback?: T) {
-  return (v: unknown): T | undefined => {
+  return withChoices(allowed, (v: unknown): T | undefined => {
     const value = lastWins(v);
     if (value === undefined) return undefined;
     if (value === '' && fallback !== undefined) return fallback;
     if ((allowed as readonly string[]).includes(value)) return value as T;
     throw new UsageError(`--${flag} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, not "${value}"`);
-  };
+  });
+}
+
+/** Marks a coerce function with the values it accepts, so that shell completion can offer them. */
+export function withChoices<F extends (v: unknown) => unknown>(choices: readonly string[], coerce: F): F & { choices: readonly string[] } {
+  return Object.assign(coerce, { choices });
 }
 
 export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {

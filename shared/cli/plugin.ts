@@ -2,6 +2,7 @@
 // parts plus a reference to run), its run.ts implements `run(ctx, args)`, and its main.ts hands the Plugin to
 // runPlugin.
 import type { Argv } from 'yargs';
+import type { ValueSource } from './completion.ts';
 import type { DryRun } from './flags.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../output/logger.ts';
@@ -25,6 +26,10 @@ export interface PluginContext {
   /** The API client, created on first use. */
   kube(): KubeClient;
   now(): Date;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly home: string;
+  /** The directory of the running executable, symlinks resolved; undefined in in-process tests. */
+  readonly selfDir: string | undefined;
 }
 
 export interface Result {
@@ -51,6 +56,8 @@ export interface Plugin {
   describe: string;
   /** The plugin's own subcommands (e.g. external-service), or one command whose string starts with `$0`. */
   commands: PluginCommand<any>[];
+  /** Where the values of this plugin's own flags come from, for shell completion (e.g. --name: workloadgroups). */
+  completions?: Record<string, ValueSource>;
 }
 
 export function defineCommand<A>(command: PluginCommand<A>): PluginCommand<A> {

@@ -7,8 +7,10 @@ import yargs, { type Argv } from 'yargs';
 import { CliError, DataError, ExitCode, InternalError, UsageError, asCliError } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { clientFor, offlineClient } from '../kube/connect.ts';
-import { hasKubeconfig, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
-import type { BackoffPolicy } from '../kube/retry.ts';
+import { contextNames, hasKubeconfig, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import { defaultBackoff, type BackoffPolicy } from '../kube/retry.ts';
+import { COMPLETE, commandFor, complete, flagSpecs, formatCompletion, type FlagSpec, type ValueSource } from './completion.ts';
 import { VERSION } from '../kube/transport.ts';
 import { paintFor, type Paint } from '../output/color.ts';
 import type { IO } from '../output/io.ts';
@@ -29,12 +31,14 @@ type AnyArgs = Partial<KubeArgs & OutputArgs & CommonArgs> & { [key: string]: un
 
 /** The entry point of every plugin executable. */
 export async function runPlugin(plugin: Plugin): Promise<void> {
-  const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd() };
+  const selfDir = process.argv[1] ? path.dirname(fs.realpathSync(process.argv[1])) : undefined;
+  const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd(), selfDir };
   process.exitCode = await execute(plugin, process.argv.slice(2), io);
 }
 
 /** Runs a plugin with the given arguments and streams; returns the exit code. Tests call this directly. */
 export async function execute(plugin: Plugin, argv: string[], io: IO, options: ExecuteOptions = {}): Promise<number> {
+  if (argv[0] === COMPLETE) return completeCommand(plugin, argv.slice(1), io);
   const paint = await paintFor(io.stderr, io.env);
   let verbosity = argv.filter((a) => /^-v+$/.test(a)).reduce((n, a) => n + a.length - 1, 0) + (argv.includes('--verbose') ? 1 : 0);
   let session: Session | undefined;
@@ -56,6 +60,60 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     return asCliError(err).exitCode;
   } finally {
     session?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** How long completion may wait for the cluster before it offers nothing. */
+const COMPLETION_DEADLINE_MS = 1500;
+
+async function completeCommand(plugin: Plugin, argv: string[], io: IO): Promise<number> {
+  const args = argv.slice(0, -1);
+  const toComplete = argv[argv.length - 1] ?? '';
+  const { command, words } = commandFor(plugin, args);
+  const flags = flagSpecs(command, plugin.completions);
+  const result = await complete({ args, toComplete, flags, words, values: (source, a) => dynamicValues(source, a, flags, io) });
+  io.stdout.write(formatCompletion(result));
+  return ExitCode.ok;
+}
+
+/** Contexts from the kubeconfig; namespaces and WorkloadGroups from the cluster, within a short deadline. */
+async function dynamicValues(source: ValueSource, args: string[], flags: FlagSpec[], io: IO): Promise<string[] | undefined> {
+  const flag = (key: string) => {
+    const spec = flags.find((f) => f.key === key);
+    let value: string | undefined;
+    args.forEach((a, i) => {
+      for (const n of spec?.names ?? []) {
+        if (a === n) value = args[i + 1];
+        else if (a.startsWith(`${n}=`)) value = a.slice(n.length + 1);
+      }
+    });
+    return value;
+  };
+  const kubeFlags = { kubeconfig: flag('kubeconfig'), context: flag('context'), cluster: flag('cluster'), user: flag('user'), namespace: flag('namespace') };
+  const env = { env: io.env, home: io.home };
+  try {
+    if (source === 'contexts') return contextNames(kubeFlags, env);
+    if (!hasKubeconfig(kubeFlags, env)) return undefined;
+    const config = loadKubeconfig(kubeFlags, env);
+    const log = createLogger(io.stderr, await paintFor(io.stderr, io.env), -1);
+    const client = clientFor(config, { dryRun: 'none', log, timeoutMs: COMPLETION_DEADLINE_MS, backoff: { ...defaultBackoff, attempts: 1 } });
+    try {
+      const list =
+        source === 'namespaces'
+          ? client.list<KubeObject>('v1', 'Namespace')
+          : source === 'workloadgroups'
+            ? client.list<KubeObject>('networking.istio.io/v1', 'WorkloadGroup', { namespace: kubeFlags.namespace ?? config.namespace })
+            : Promise.resolve([]);
+      const deadline = new Promise<undefined>((resolve) => (setTimeout(resolve, COMPLETION_DEADLINE_MS) as { unref?: () => void }).unref?.());
+      const items = await Promise.race([list, deadline]);
+      return items?.map((o) => o.metadata.name!).sort();
+    } finally {
+      client.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 
@@ -176,6 +234,9 @@ class Session {
       dryRun,
       step: createStep(io.stderr, paint, interactive),
       now: options.now ?? (() => new Date()),
+      env: io.env,
+      home: io.home,
+      selfDir: io.selfDir,
       namespace: (o = {}) => {
         if (args.namespace) return args.namespace;
         // A client-side dry run, or a command that does not touch the cluster, also works without any kubeconfig.

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
+import { ConflictError } from '../errors.ts';
 
 export interface FileToWrite {
   name: string;
@@ -52,4 +53,24 @@ export function writeDirectory(dir: string, files: FileToWrite[]): void {
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Makes `dir/name` a symbolic link to `target`, atomically (a temp link, then rename), replacing a link that is
+ * there; a regular file of that name is refused rather than overwritten. Returns the link's path.
+ */
+export function linkInto(dir: string, name: string, target: string): string {
+  const link = path.join(dir, name);
+  const existing = fs.lstatSync(link, { throwIfNoEntry: false });
+  if (existing && !existing.isSymbolicLink()) throw new ConflictError(`${link} exists and is not a symbolic link`, { hint: 'remove it, or pass another --dir' });
+  fs.mkdirSync(dir, { recursive: true });
+  const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${name}.`, postfix: '.tmp' });
+  fs.symlinkSync(target, temp);
+  try {
+    fs.renameSync(temp, link);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  return link;
 }

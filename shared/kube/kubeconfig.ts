@@ -121,6 +121,13 @@ export function loadKubeconfig(flags: KubeconfigFlags, io: KubeconfigEnv): Loade
   return select(merged, existing, flags);
 }
 
+/** The context names of the merged kubeconfig files (for shell completion); none when there is no kubeconfig. */
+export function contextNames(flags: KubeconfigFlags, io: KubeconfigEnv): string[] {
+  const merged: Merged = { clusters: new Map(), users: new Map(), contexts: new Map() };
+  for (const file of kubeconfigFiles(flags, io).files.filter((f) => fs.existsSync(f))) mergeFile(merged, file);
+  return [...merged.contexts.keys()];
+}
+
 function mergeFile(merged: Merged, file: string): void {
   let doc: unknown;
   try {

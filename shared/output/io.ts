@@ -13,6 +13,8 @@ export interface IO {
   /** The user's home directory, for ~/.kube/config. */
   home: string;
   cwd: string;
+  /** The directory of the running executable, symlinks resolved (where its siblings are). */
+  selfDir?: string;
 }
 
 /** An in-memory stream, for tests and for capturing output. */

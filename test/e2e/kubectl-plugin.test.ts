@@ -1,5 +1,6 @@
 // kubectl finds and runs the executables: `kubectl plugin list` without warnings, nested-name lookup, and the
 // router when only kubectl-vm is on PATH (a krew install: one symlink into a store directory).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
@@ -7,17 +8,9 @@ import * as assert from 'uvu/assert';
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { DIST, run } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { toolsDir, userEnv } from '../helpers/tools.ts';
 
 const test = suite('kubectl plugin lookup and the kubectl-vm router');
-const which = (cmd: string) => (process.env.PATH ?? '').split(':').map((d) => path.join(d, cmd)).find((f) => fs.existsSync(f))!;
-
-/** A bin directory holding only node and kubectl, so that nothing else on the machine's PATH interferes. */
-function toolsDir(): string {
-  const dir = tempDir('kubectl-vm-tools-');
-  for (const tool of ['node', 'kubectl']) fs.symlinkSync(which(tool), path.join(dir, tool));
-  return dir;
-}
-
 /** What krew does: the files go to a store directory, and only bin/kubectl-vm is linked. */
 function krewLayout(): { bin: string; store: string } {
   const root = tempDir('kubectl-vm-krew-');
@@ -31,7 +24,7 @@ function krewLayout(): { bin: string; store: string } {
   return { bin, store };
 }
 
-const env = (pathDirs: string[]) => ({ PATH: pathDirs.join(':'), HOME: tempDir('kubectl-vm-home-'), NO_COLOR: '1', KUBECONFIG: '/nonexistent' });
+const env = (pathDirs: string[]) => userEnv(pathDirs);
 
 test('kubectl plugin list shows every executable and no warning', async () => {
   const r = await run('kubectl', ['plugin', 'list'], { env: env([DIST, toolsDir()]) });
@@ -87,6 +80,29 @@ test('a sibling that is not a Node script is spawned, with its exit code passed 
   assert.is(r.code, 7);
   assert.is(r.stdout, 'args: a -n b\n');
   assert.is(r.stderr, 'oops\n');
+});
+
+test('the router forwards signals to a spawned sibling and passes its exit status back', async () => {
+  const { bin, store } = krewLayout();
+  // The sibling says when it is ready, then exits 42 on SIGTERM.
+  fs.writeFileSync(path.join(store, 'kubectl-vm-wait_test'), '#!/bin/sh\ntrap "exit 42" TERM\necho ready\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+  // In a process group of its own, so that a failure cannot leave the sibling running.
+  const child = spawn(path.join(bin, 'kubectl-vm'), ['wait-test'], { env: env([bin, toolsDir(), '/bin', '/usr/bin']), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.kill('SIGTERM');
+  const guard = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
+  const [code, signal] = await exited;
+  clearTimeout(guard);
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // the group is gone: nothing was left behind
+  }
+  assert.is(stderr, '');
+  assert.equal([code, signal], [42, null], 'the sibling got SIGTERM and its exit status came back');
 });
 
 test.run();
