@@ -40,8 +40,6 @@ export function specFrom(ctx: PluginContext, args: EastwestGatewayArgs): Eastwes
     if (network !== undefined) throw new UsageError('--network and --network-from-env exclude each other', { hint: 'give the network one way' });
     if (!envNetwork) throw new UsageError('--network-from-env: the environment variable NETWORK is not set', { hint: 'export NETWORK=<network>, or give --network <network>' });
     network = envNetwork;
-  } else if (envNetwork) {
-    ctx.log.note(`the environment variable NETWORK=${envNetwork} is not read without --network-from-env`);
   }
   if (network !== undefined && args.singleCluster) {
     throw new UsageError('--single-cluster and --network exclude each other', { hint: 'a single-network mesh has no network: give one of them' });
@@ -66,6 +64,7 @@ export function specFrom(ctx: PluginContext, args: EastwestGatewayArgs): Eastwes
     const problem = dns1123LabelProblem(revision);
     if (problem) throw new UsageError(`invalid revision "${revision}": ${problem}`, { hint: 'a revision is what istioctl install --revision was given, e.g. canary or 1-24-0' });
   }
+  if (envNetwork && !args.networkFromEnv) ctx.log.note(`the environment variable NETWORK=${envNetwork} is not read without --network-from-env`);
   return { network, revision: isRevisioned(revision) ? revision : '', ambient: args.ambient === true, istioNamespace: checkNamespace(args.istioNamespace) };
 }
 
