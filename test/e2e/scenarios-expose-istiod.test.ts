@@ -3,28 +3,12 @@
 // namespace in a namespace of its own (with a stand-in east-west gateway Service), so it never touches a real
 // istio-system; that is also the custom-istio-namespace case (B21). The request log is checked only where the
 // test server is.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import yaml from 'js-yaml';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { run } from '../helpers/run.ts';
+import { scenarioSuite } from '../helpers/scenario.ts';
 
-const test = suite(`expose-istiod scenarios (${process.env.KUBECTL_VM_E2E_KUBECONFIG ? 'real cluster' : 'test API server'})`);
-let c: Cluster;
-
-test.before(async () => {
-  c = await startCluster();
-});
-test.after(async () => {
-  await c.close();
-});
-
-const vm = (args: string[], input?: string) => run('kubectl', ['vm', ...args], { env: c.env, input });
-const getJson = async (args: string[]) => {
-  const r = await c.kubectl(['get', ...args, '-o', 'json']);
-  assert.is(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-};
+const { test, cluster, vm, getJson } = scenarioSuite('expose-istiod scenarios');
 const GW = 'gateways.networking.istio.io';
 const VS = 'virtualservices.networking.istio.io';
 
@@ -36,20 +20,20 @@ async function gatewayService(ns: string, ports: number[]): Promise<void> {
     metadata: { name: 'istio-eastwestgateway', namespace: ns, labels: { istio: 'eastwestgateway', app: 'istio-eastwestgateway' } },
     spec: { selector: { istio: 'eastwestgateway' }, ports: ports.map((port) => ({ name: `p${port}`, port })) },
   };
-  const r = await c.kubectl(['create', '-f', '-'], JSON.stringify(svc));
+  const r = await cluster().kubectl(['create', '-f', '-'], JSON.stringify(svc));
   assert.is(r.code, 0, r.stderr);
 }
 
 test('expose istiod of a revision in a custom istio namespace and domain; a re-run is unchanged; --delete removes it', async () => {
-  const ns = await c.namespace('kvm-istio');
+  const ns = await cluster().namespace('kvm-istio');
   await gatewayService(ns, [15021, 15443, 15012, 15017]);
   const args = ['expose-istiod', '-i', ns, '--cluster-domain', 'corp.internal', '--revision', 'canary', '--services'];
-  c.server?.clearRequests();
+  cluster().server?.clearRequests();
   const first = await vm(args);
   assert.is(first.code, 0, first.stderr);
   assert.is(first.stdout, 'gateway.networking.istio.io/istiod-gateway created\nvirtualservice.networking.istio.io/istiod-vs-canary created\ngateway.networking.istio.io/cross-network-gateway created\n');
   assert.match(first.stderr, /^warning: .* has no external address yet/m);
-  if (c.server) assert.is(c.server.requests.length, 4, 'one list and three creates');
+  if (cluster().server) assert.is(cluster().server!.requests.length, 4, 'one list and three creates');
 
   const vs = await getJson([VS, 'istiod-vs-canary', '-n', ns]);
   assert.equal(vs.spec.tls[0].match[0].sniHosts, [`istiod-canary.${ns}.svc`, `istiod-canary.${ns}.svc.corp.internal`]);
@@ -70,11 +54,11 @@ test('expose istiod of a revision in a custom istio namespace and domain; a re-r
 });
 
 test('generate with --dry-run=client -o yaml, apply with kubectl, then expose-istiod reports unchanged', async () => {
-  const ns = await c.namespace('kvm-istio');
+  const ns = await cluster().namespace('kvm-istio');
   await gatewayService(ns, [15021, 15443, 15012, 15017]);
   const yamlOut = await vm(['expose-istiod', '-i', ns, '--dry-run=client', '-o', 'yaml']);
   assert.is(yamlOut.code, 0, yamlOut.stderr);
-  const applied = await c.kubectl(['apply', '-f', '-'], yamlOut.stdout);
+  const applied = await cluster().kubectl(['apply', '-f', '-'], yamlOut.stdout);
   assert.is(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /gateway.networking.istio.io\/istiod-gateway created/);
   const again = await vm(['expose-istiod', '-i', ns]);
@@ -83,7 +67,7 @@ test('generate with --dry-run=client -o yaml, apply with kubectl, then expose-is
 });
 
 test('a missing or incomplete east-west gateway Service is refused with the command that creates one', async () => {
-  const ns = await c.namespace('kvm-istio');
+  const ns = await cluster().namespace('kvm-istio');
   const none = await vm(['expose-istiod', '-i', ns]);
   assert.is(none.code, 1);
   assert.match(none.stderr, /^hint: install one first: kubectl vm eastwest-gateway --single-cluster/m);
@@ -95,11 +79,11 @@ test('a missing or incomplete east-west gateway Service is refused with the comm
 });
 
 test('eastwest-gateway prints YAML without a cluster, and --label-namespace labels the istio namespace once', async () => {
-  const offline = await run('kubectl', ['vm', 'eastwest-gateway', '--ambient', '--network', 'net1'], { env: { ...c.env, KUBECONFIG: '/nonexistent' } });
+  const offline = await run('kubectl', ['vm', 'eastwest-gateway', '--ambient', '--network', 'net1'], { env: { ...cluster().env, KUBECONFIG: '/nonexistent' } });
   assert.is(offline.code, 0, offline.stderr);
   assert.is((yaml.load(offline.stdout) as any).spec.gatewayClassName, 'istio-east-west');
 
-  const ns = await c.namespace('kvm-istio');
+  const ns = await cluster().namespace('kvm-istio');
   const r = await vm(['eastwest-gateway', '--network', 'net1', '--label-namespace', '-i', ns]);
   assert.is(r.code, 0, r.stderr);
   assert.is((yaml.load(r.stdout) as any).kind, 'IstioOperator');
