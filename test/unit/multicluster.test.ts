@@ -134,4 +134,41 @@ test('an ambient gateway goes into the istio namespace, and a revision picks its
   assert.equal(gw.metadata.labels, { 'topology.istio.io/network': 'n1', 'istio.io/rev': 'canary' });
 });
 
+// The 1.9.0 script and sample (history): the same objects apart from what Istio has changed since, so a mesh
+// set up with them is the mesh kubectl-vm sets up.
+const GENERATED_19 = path.join(GOLDEN, 'generated/gen-eastwest-gateway-1.9.0');
+const script19 = (file: string) => docs(fs.readFileSync(path.join(GENERATED_19, file), 'utf8').replace(/rc=0\n$/, ''))[0] as any;
+
+test('1.9.0 script output: ours plus only the 1.9-era ROUTER_MODE, meshID and clusterName, minus injectionTemplate', () => {
+  for (const [file, network] of [['mesh1-cluster1-network1.yaml', 'network1'], ['single-cluster.yaml', undefined]] as const) {
+    const old = script19(file);
+    const gw = old.spec.components.ingressGateways[0];
+    assert.equal(gw.k8s.env[0], { name: 'ISTIO_META_ROUTER_MODE', value: 'sni-dnat' });
+    gw.k8s.env.shift();
+    if (gw.k8s.env.length === 0) delete gw.k8s.env;
+    if (old.spec.values) {
+      assert.equal(old.spec.values.global, { meshID: 'mesh1', network: 'network1', multiCluster: { clusterName: 'cluster1' } });
+      old.spec.values.global = { network: old.spec.values.global.network };
+    }
+    const ours = ew({ network }) as any;
+    assert.equal(ours.spec.values.gateways, { 'istio-ingressgateway': { injectionTemplate: 'gateway' } });
+    const { gateways: _, ...values } = ours.spec.values;
+    const expected = Object.keys(values).length ? { ...ours, spec: { ...ours.spec, values } } : withoutValues(ours);
+    assert.equal(withoutEmptyRevision(old), expected);
+  }
+  const refused = fs.readFileSync(path.join(GENERATED_19, 'network-only.txt'), 'utf8');
+  assert.match(refused, /^Must specify either --single-cluster or --mesh, --cluster, and --network\.\nrc=1\n$/, '1.9 needed --mesh and --cluster, which have had no effect since 1.12');
+});
+
+function withoutValues(doc: any): unknown {
+  const { values: _, ...spec } = doc.spec;
+  return { ...doc, spec };
+}
+
+test('1.9.0 expose-istiod.yaml: the same objects, in v1alpha3 and with the namespace written out', () => {
+  const old = docs(fs.readFileSync(path.join(GOLDEN, 'history/1.9.0/samples/multicluster/expose-istiod.yaml'), 'utf8')) as any[];
+  const ours = buildExposeIstiod(spec()).map(({ metadata: { labels: _, ...metadata }, ...rest }) => ({ ...rest, apiVersion: 'networking.istio.io/v1alpha3', metadata }));
+  assert.equal(old, ours);
+});
+
 test.run();
