@@ -37,7 +37,7 @@ export async function run(ctx: PluginContext, args: ExposeIstiodArgs): Promise<R
   const suffix = dryRunSuffix(ctx.dryRun);
   const applied: KubeObject[] = [];
   const summary: string[] = [];
-  for (const desired of objects) {
+  for (const desired of objects.map(clearOtherRoutes)) {
     const r = await ctx.step(describeRef(refOf(desired)), async (report) => {
       const result = await ensure(kube, desired);
       report(`${describeRef(refOf(desired))} ${result.outcome}${suffix}`);
@@ -47,6 +47,16 @@ export async function run(ctx: PluginContext, args: ExposeIstiodArgs): Promise<R
     summary.push(`${resourceName(desired)} ${r.outcome}${suffix}`);
   }
   return { objects: applied, summary };
+}
+
+/**
+ * A VirtualService of ours routes either `tls` (passthrough) or `http` (https): the other kind is set to nothing,
+ * so that an update after switching --tls-mode leaves no stale routes behind (undefined is dropped when sent).
+ */
+function clearOtherRoutes(obj: KubeObject): KubeObject {
+  if (obj.kind !== 'VirtualService') return obj;
+  const spec = obj.spec as Record<string, unknown>;
+  return { ...obj, spec: { ...spec, tls: spec.tls, http: spec.http } };
 }
 
 /** Every flag checked before the first request. */

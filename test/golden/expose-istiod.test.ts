@@ -61,6 +61,16 @@ test('a re-run against the same cluster reports unchanged and writes nothing', a
   }
 });
 
+test('switching --tls-mode updates the objects in place and leaves no routes of the other mode', async () => {
+  const o = await golden('', ['--tls-mode', 'https', '--credential-name', 'istiod-cert', '--host', 'istiod.example.com'], { seed: [...installed(), ...exposedIstiod()] });
+  assert.is(o.code, 0, o.stderr);
+  assert.match(o.stdout, /istiod-vs configured$/m);
+  const vs = o.server.object(NET, 'VirtualService', 'istio-system', 'istiod-vs')!;
+  assert.is(vs.spec.tls, undefined);
+  assert.equal(vs.spec.hosts, ['istiod.example.com']);
+  assert.is(vs.spec.http.length, 2);
+});
+
 test('objects that were made by an earlier run (or by -o yaml | kubectl create) are unchanged', async () => {
   const o = await golden('rerun-unchanged', [], { seed: [...installed(), ...exposedIstiod()] });
   assert.is(o.code, 0, o.stderr);
