@@ -4,10 +4,9 @@
 import { checkNamespace, checkServiceName } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
-import { ConflictError, UsageError } from '../../shared/errors.ts';
+import { UsageError } from '../../shared/errors.ts';
 import { serviceEntryName } from '../../shared/istio/external-service.ts';
-import { notOurs } from '../../shared/kube/ensure.ts';
-import { isConflict } from '../../shared/kube/errors.ts';
+import { deleteChecked, notOurs } from '../../shared/kube/ensure.ts';
 import { describeRef, isManaged, type KubeObject, type ObjectRef } from '../../shared/kube/objects.ts';
 import type { RemoveFromMeshArgs } from './command.ts';
 
@@ -44,16 +43,9 @@ export async function run(ctx: PluginContext, args: RemoveFromMeshArgs): Promise
       continue;
     }
     const gone = await ctx.step(describeRef(ref), async (report) => {
-      try {
-        const existed = await kube.delete(ref, { uid: obj.metadata.uid });
-        report(`${describeRef(ref)} ${existed ? 'deleted' : 'already gone'}${dryRunSuffix(ctx.dryRun)}`);
-        return existed;
-      } catch (err) {
-        if (isConflict(err)) {
-          throw new ConflictError(`${describeRef(ref)} was replaced while we were removing it, so it was not deleted`, { hint: 'run the command again' });
-        }
-        throw err;
-      }
+      const existed = await deleteChecked(kube, { ...obj, apiVersion: ref.apiVersion, kind: ref.kind });
+      report(`${describeRef(ref)} ${existed ? 'deleted' : 'already gone'}${dryRunSuffix(ctx.dryRun)}`);
+      return existed;
     });
     if (gone) {
       deleted.push(obj);

@@ -13,6 +13,8 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'register', describe: 'Put VM addresses behind a selector-less Service, as EndpointSlices' },
   { name: 'deregister', describe: 'Take VM addresses out of a Service that register filled' },
   { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
+  { name: 'eastwest-gateway', describe: 'Print the east-west gateway that VMs on other networks reach the mesh through' },
+  { name: 'expose-istiod', describe: 'Open istiod (and with --services the mesh) to VMs on other networks, through the east-west gateway' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];

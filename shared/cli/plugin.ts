@@ -21,6 +21,8 @@ export interface PluginContext {
   namespace(options?: { offline?: boolean }): string;
   /** The contents of a file the user named; "-" is standard input. Failures are DataErrors naming the file. */
   readFile(file: string): string;
+  /** An environment variable; only for flags that say they read one (e.g. --network-from-env). */
+  getenv(name: string): string | undefined;
   /** The addresses a host name resolves to, IPv4 first. */
   lookup(host: string): Promise<string[]>;
   /** The API client, created on first use. */

@@ -252,6 +252,7 @@ class Session {
           });
         }
       },
+      getenv: (name) => io.env[name],
       lookup: async (host) => {
         const { lookup } = await import('node:dns/promises');
         const found = await lookup(host, { all: true, verbatim: true });

@@ -100,6 +100,21 @@ export class KubeClient {
     }));
   }
 
+  /**
+   * A JSON merge patch (RFC 7386) of an object someone else owns: only the fields in `patch` change, so nothing
+   * else of theirs is touched. kubectl-vm uses it for single labels, e.g. on the istio namespace.
+   */
+  mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T> {
+    const stub = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } } as T;
+    return this.write('patch', stub, (type, version) => ({
+      method: 'PATCH',
+      path: resourcePath(type, version, this.ns(type, ref.namespace), ref.name),
+      query: { fieldManager: FIELD_MANAGER },
+      body: JSON.stringify(patch),
+      contentType: 'application/merge-patch+json',
+    }));
+  }
+
   /** PUT; with metadata.resourceVersion set, the API answers 409 Conflict if the object changed meanwhile. */
   replace<T extends KubeObject>(obj: T): Promise<T> {
     return this.write('update', obj, (type, version, body) => ({

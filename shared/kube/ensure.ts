@@ -5,7 +5,7 @@
 // an apply would never remove them (a port dropped from the arguments would stay).
 import { ConflictError } from '../errors.ts';
 import type { KubeClient } from './client.ts';
-import { isAlreadyExists } from './errors.ts';
+import { isAlreadyExists, isConflict } from './errors.ts';
 import { retryOnConflict } from './retry.ts';
 import { MANAGED_BY_LABEL, MANAGER, describeRef, isManaged, isSubset, refOf, type KubeObject, type ObjectRef } from './objects.ts';
 import { groupOf } from './resources.ts';
@@ -84,4 +84,18 @@ export function notOurs(ref: ObjectRef): ConflictError {
   return new ConflictError(`${describeRef(ref)} already exists and is not managed by kubectl-vm (it has no ${MANAGED_BY_LABEL}=${MANAGER} label)`, {
     hint: `pick another name, or remove it first: kubectl delete ${kubectlResource(ref)} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`,
   });
+}
+
+/**
+ * Deletes an object we read and checked, only if it is still that object (uid precondition). Returns false when
+ * it was already gone; a 409 (it was replaced meanwhile) becomes an error saying nothing was deleted.
+ */
+export async function deleteChecked(kube: KubeClient, live: KubeObject): Promise<boolean> {
+  const ref = refOf(live);
+  try {
+    return await kube.delete(ref, { uid: live.metadata.uid });
+  } catch (err) {
+    if (isConflict(err)) throw new ConflictError(`${describeRef(ref)} was replaced while we were removing it, so it was not deleted`, { hint: 'run the command again' });
+    throw err;
+  }
 }

@@ -1,6 +1,7 @@
 // Fixture builders: tests never spell out raw objects. "managed" objects are made by kubectl-vm's own builders,
 // exactly as add-to-mesh would have made them; "plain" ones are what a user made by hand.
 import { buildService, buildServiceEntry, type ExternalServiceSpec } from '../../shared/istio/external-service.ts';
+import { buildExposeIstiod, type ExposeIstiodSpec } from '../../shared/istio/expose-istiod.ts';
 import { parsePorts } from '../../shared/istio/ports.ts';
 import { buildEndpoints, buildRegisteredService, parseRegisterPorts, planSlices } from '../../shared/istio/registration.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
@@ -88,4 +89,37 @@ export function istioctlEndpoints(ns: string, name: string, ips: string[], port:
 /** A Service whose endpoints the endpoints controller keeps. */
 export function selectorService(ns: string, name: string, selector: Record<string, string>, port: { name: string; port: number }): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector, ports: [port] } };
+}
+
+/**
+ * The Service of the east-west gateway that `kubectl vm eastwest-gateway | istioctl install -f -` installs, with
+ * the given ports and, unless `address` is null, the address a cloud load balancer reports.
+ */
+export function eastwestService(ns: string, ports: number[] = [15021, 15443, 15012, 15017], address: string | null = '192.0.2.10'): KubeObject {
+  const labels = { app: 'istio-eastwestgateway', istio: 'eastwestgateway' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'istio-eastwestgateway', namespace: ns, labels },
+    spec: { type: 'LoadBalancer', selector: labels, ports: ports.map((port) => ({ name: `port-${port}`, port })) },
+    status: { loadBalancer: address ? { ingress: [{ ip: address }] } : {} },
+  };
+}
+
+/** What `kubectl vm expose-istiod` with these settings creates (managed by kubectl-vm). */
+export function exposedIstiod(over: Partial<ExposeIstiodSpec> = {}): KubeObject[] {
+  return buildExposeIstiod({
+    istioNamespace: 'istio-system',
+    clusterDomain: 'cluster.local',
+    revision: '',
+    gatewaySelector: { istio: 'eastwestgateway' },
+    tls: { mode: 'passthrough' },
+    services: false,
+    ...over,
+  });
+}
+
+/** A namespace with labels, e.g. istio-system as the installer left it. */
+export function labelledNamespace(name: string, labels: Record<string, string>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
