@@ -14,6 +14,9 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'deregister', describe: 'Take VM addresses out of a Service that register filled' },
   { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
+  { name: 'ca-certs create', describe: "Check your CA's certificates and plug them into Istio as the cacerts Secret" },
+  { name: 'mesh-expansion keys', describe: 'Write a VM\'s keys from the Secret istio.<service-account> (Istio 1.4)' },
+  { name: 'mesh-expansion cluster-env', describe: 'Write the legacy cluster.env and hosts of a VM (Istio 1.4–1.6), the service range read from the cluster' },
 ];
 
 export function describeCommand(name: string): string {
