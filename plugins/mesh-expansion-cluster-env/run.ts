@@ -29,12 +29,12 @@ export async function run(ctx: PluginContext, args: MeshExpansionClusterEnvArgs)
     const tried: string[] = [];
     const found = await ctx.step('Service CIDR', async (report) => {
       const f = await findServiceCidrs(ctx.kube(), namespace, tried);
-      report(f ? `Service CIDR ${f.cidrs.join(',')} (from ${f.source === 'ServiceCIDR' ? 'the ServiceCIDR objects' : 'a server-side dry run'})` : 'Service CIDR not found');
+      if (!f) {
+        throw new CliError('cannot find the service IP range of the cluster', ExitCode.general, { details: tried, hint: 'give it with --service-cidr, e.g. --service-cidr 10.96.0.0/12 (see the kube-apiserver flag --service-cluster-ip-range)' });
+      }
+      report(`Service CIDR ${f.cidrs.join(',')} (from ${f.source === 'ServiceCIDR' ? 'the ServiceCIDR objects' : 'a server-side dry run'})`);
       return f;
     });
-    if (!found) {
-      throw new CliError('cannot find the service IP range of the cluster', ExitCode.general, { details: tried, hint: 'give it with --service-cidr, e.g. --service-cidr 10.96.0.0/12 (see the kube-apiserver flag --service-cluster-ip-range)' });
-    }
     serviceCidrs = found.cidrs;
   }
 
