@@ -14,6 +14,7 @@ import { defaultRevisionTagWebhook, injectorConfigMapName, istiodHost, meshConfi
 import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
+import { gatewayAddress } from '../../shared/kube/gateway.ts';
 import { ApiError } from '../../shared/kube/errors.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
@@ -136,43 +137,14 @@ async function requireConfigMap(kube: KubeClient, name: string, namespace: strin
   return cm;
 }
 
-/**
- * The gateway address for hosts. B6: a load balancer that reports only a hostname (AWS ELB) is resolved to an
- * address; B7: failures to read the Service are reported, not swallowed.
- */
-async function detectIngress(ctx: PluginContext, kube: KubeClient, o: Options, revision: string): Promise<string | undefined> {
+/** The east-west gateway's address for hosts (B6, B7: see gatewayAddress). */
+async function detectIngress(ctx: PluginContext, o: Options, revision: string): Promise<string | undefined> {
   const { name, namespace } = o.ingressService;
-  const giveUp = () => {
+  const found = await gatewayAddress(ctx, name, namespace, 'install the east-west gateway, or name it with --ingress-service');
+  if (found === undefined) {
     ctx.log.warn(`Could not auto-detect IP for ${istiodHost(o.istioNamespace, revision)}/${o.istioNamespace}. Use --ingress-ip to manually specify the Gateway address to reach istiod from the VM.`);
-    return undefined;
-  };
-  let svc: (KubeObject & { spec?: { externalIPs?: string[] }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } }) | undefined;
-  try {
-    svc = await kube.get({ apiVersion: 'v1', kind: 'Service', name, namespace });
-  } catch (err) {
-    ctx.log.warn(`cannot read the gateway Service ${namespace}/${name}: ${(err as Error).message}`);
-    return giveUp();
   }
-  if (!svc) {
-    ctx.log.warn(`the gateway Service ${namespace}/${name} does not exist: install the east-west gateway, or name it with --ingress-service`);
-    return giveUp();
-  }
-  const ingress = svc.status?.loadBalancer?.ingress?.[0];
-  if (ingress?.ip && isIPAddress(ingress.ip)) return ingress.ip;
-  if (ingress?.hostname) {
-    try {
-      const addresses = await ctx.lookup(ingress.hostname);
-      if (addresses[0]) {
-        ctx.log.note(`the load balancer of ${namespace}/${name} has the hostname ${ingress.hostname}; hosts uses its address ${addresses[0]}, which can change`);
-        return addresses[0];
-      }
-    } catch (err) {
-      ctx.log.warn(`cannot resolve ${ingress.hostname}, the load balancer of ${namespace}/${name}: ${(err as Error).message}`);
-    }
-  }
-  const external = svc.spec?.externalIPs?.[0];
-  if (external && isIPAddress(external)) return external;
-  return giveUp();
+  return found;
 }
 
 async function mintToken(kube: KubeClient, wg: WorkloadGroup, seconds: number): Promise<string> {
@@ -200,7 +172,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     const cm = await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
     rootCerts.set(ns, cm.data?.['root-cert.pem'] ?? '');
   }
-  const ingressIp = o.ingressIp ?? (await detectIngress(ctx, kube, o, revision));
+  const ingressIp = o.ingressIp ?? (await detectIngress(ctx, o, revision));
 
   const computed = groups.map((wg) => {
     const input: VmConfigInput = {

@@ -16,6 +16,9 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'eastwest-gateway', describe: 'Print the east-west gateway that VMs on other networks reach the mesh through' },
   { name: 'expose-istiod', describe: 'Open istiod (and with --services the mesh) to VMs on other networks, through the east-west gateway' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
+  { name: 'ca-certs create', describe: "Check your CA's certificates and plug them into Istio as the cacerts Secret" },
+  { name: 'mesh-expansion keys', describe: 'Write a VM\'s keys from the Secret istio.<service-account> (Istio 1.4)' },
+  { name: 'mesh-expansion cluster-env', describe: 'Write the legacy cluster.env and hosts of a VM (Istio 1.4–1.6), the service range read from the cluster' },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];
 

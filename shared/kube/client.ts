@@ -89,6 +89,22 @@ export class KubeClient {
     }));
   }
 
+  /**
+   * A POST with dryRun=All whatever --dry-run says, to ask the API server what it would make of an object: it
+   * validates and defaults it, and stores nothing.
+   */
+  probeCreate<T extends KubeObject>(obj: T): Promise<T> {
+    const type = resourceType(obj.apiVersion, obj.kind);
+    const namespace = this.ns(type, obj.metadata.namespace);
+    return this.call<T>(obj.apiVersion, obj.kind, (t, version) => ({
+      method: 'POST',
+      path: resourcePath(t, version, namespace),
+      query: { fieldManager: FIELD_MANAGER, dryRun: 'All' },
+      body: JSON.stringify({ ...obj, apiVersion: apiVersionOf(t.group, version) }),
+      what: { verb: 'create', resource: t.plural, namespace, name: obj.metadata.name },
+    }));
+  }
+
   /** Server-side apply as field manager kubectl-vm. */
   apply<T extends KubeObject>(obj: T, options: { force?: boolean } = {}): Promise<T> {
     return this.write('patch', obj, (type, version, body) => ({

@@ -495,8 +495,10 @@ export class TestApiServer {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
     if (def.subresources.status) delete obj.status;
     applyDefaults(obj);
-    this.admit(ctx, obj);
+    // The NamespaceLifecycle admission plugin runs before validation: a missing namespace is a 404 even for an
+    // invalid object (e.g. a clusterIP out of range).
     if (def.namespaced && !this.store.has(keyOf(this.registry.byKind('', 'Namespace')!, undefined, namespace!))) throw namespaceNotFound(namespace!);
+    this.admit(ctx, obj);
     if (this.store.has(keyOf(def, namespace, obj.metadata.name))) throw alreadyExists(def, obj.metadata.name);
     this.finishCreate(def, version, obj, ctx.manager, ctx.dryRun);
     this.afterCreate(def, obj, ctx.dryRun);

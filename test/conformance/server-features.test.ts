@@ -26,6 +26,16 @@ test.after(async () => {
   await server.close();
 });
 
+test('a create into a missing namespace is 404 before validation (NamespaceLifecycle admission), as fixtures 07 and 13 imply', async () => {
+  const probe = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'probe' }, spec: { clusterIP: '1.1.1.1', ports: [{ port: 80 }] } };
+  const missing = await call('POST', '/api/v1/namespaces/nope/services?dryRun=All', probe);
+  assert.is(missing.status, 404);
+  assert.equal(missing.body.details, { name: 'nope', kind: 'namespaces' });
+  const here = await call('POST', '/api/v1/namespaces/t/services?dryRun=All', probe);
+  assert.is(here.status, 422);
+  assert.match(here.body.message, /The range of valid IPs is 10\.96\.0\.0\/16$/);
+});
+
 test('generateName picks a unique name', async () => {
   const a = await call('POST', CMS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } });
   const b = await call('POST', CMS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-' } });

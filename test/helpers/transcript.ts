@@ -1,7 +1,7 @@
 // One golden "transcript" per case: the command line, its exit code, stdout, stderr, and the API requests it
 // sent (method, path, query, status and, for writes, the body), with run-to-run values scrubbed.
 import path from 'node:path';
-import type { Fault, RecordedRequest, TestApiServer } from '../apiserver/server.ts';
+import type { Fault, RecordedRequest, TestApiServer, TestApiServerOptions } from '../apiserver/server.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { scrub } from './golden.ts';
 import { ROOT, runPlugin, type RunResult } from './run.ts';
@@ -15,6 +15,8 @@ export interface Case {
   env?: Record<string, string | undefined>;
   /** Standard input. */
   input?: string;
+  /** Options of the test API server, e.g. serving ServiceCIDRs. */
+  server?: Omit<TestApiServerOptions, 'seed'>;
 }
 
 export interface Outcome extends RunResult {
@@ -36,7 +38,7 @@ export function formatRequests(requests: RecordedRequest[]): string {
 
 /** Runs a dist/ executable against a fresh test API server; the caller closes outcome.cluster. */
 export async function runCase(executable: string, args: string[], c: Case = {}): Promise<Outcome> {
-  const cluster = await startCluster({ forceTestServer: true, seed: c.seed });
+  const cluster = await startCluster({ ...c.server, forceTestServer: true, seed: c.seed });
   const server = cluster.server!;
   for (const f of c.faults ?? []) server.inject(f);
   server.clearRequests();
