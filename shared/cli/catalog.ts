@@ -14,6 +14,8 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'deregister', describe: 'Take VM addresses out of a Service that register filled' },
   { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
+  { name: 'expose-service', describe: 'Let VMs reach a cluster Service as <name>.<namespace>.global: a ServiceEntry and a unique address' },
+  { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
 ];
 
 export function describeCommand(name: string): string {
