@@ -19,7 +19,7 @@ import {
 } from '../../shared/istio/global-service.ts';
 import { parsePorts } from '../../shared/istio/ports.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
-import { ensure, kubectlResource } from '../../shared/kube/ensure.ts';
+import { ensure, kubectlResource, reconcile } from '../../shared/kube/ensure.ts';
 import { ADDRESS_CONFIGMAP, claimAddress } from '../../shared/kube/global-addresses.ts';
 import { dns1123SubdomainProblem, isIPAddress } from '../../shared/kube/names.ts';
 import { describeRef, isManaged, refOf, type KubeObject } from '../../shared/kube/objects.ts';
@@ -98,7 +98,8 @@ export async function run(ctx: PluginContext, args: ExposeServiceArgs): Promise<
 
   const desired = buildGlobalServiceEntry({ name: o.name, namespace: o.namespace, ports, gatewayAddress, address: claim.address });
   const entry = await ctx.step(describeRef(refOf(desired)), async (report) => {
-    const r = await ensure(kube, desired);
+    // Ours from the list above is compared and updated in place; otherwise created (ensure refuses someone else's).
+    const r = mine && isManaged(mine) ? await reconcile(kube, desired, mine) : await ensure(kube, desired);
     report(`${describeRef(refOf(desired))} ${r.outcome}${suffix}`);
     return r;
   });
