@@ -48,6 +48,17 @@ test('a re-run keeps the address and writes nothing', async () => {
   assert.equal(writes(o), []);
 });
 
+test('a re-run with other ports updates the ServiceEntry in place and keeps its address, even if the claims were lost', async () => {
+  const seed = [...BASE, exposedEntry('bar', 'httpbin', '127.255.0.7', '35.232.112.158')];
+  const o = await golden('rerun-updated', ['httpbin', '-n', 'bar', '-p', 'http:8000', '-p', 'http:8080'], { seed });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(o.stdout, '127.255.0.7 httpbin.bar.global\n');
+  assert.match(o.stderr, /^✔ ServiceEntry bar\/httpbin.bar.forvms configured$/m);
+  assert.equal(entryOf(o).spec.ports.map((p: any) => p.number), [8000, 8080]);
+  assert.equal(claims(o), { '127.255.0.7': 'httpbin.bar.global' }, 'the address is claimed again');
+  assert.equal(writes(o).map((r: any) => r.method), ['POST', 'PUT']);
+});
+
 test('the lowest free address: others\' ServiceEntries (anyone\'s, any namespace) and claims are avoided', async () => {
   const seed = [...BASE, namespace('foo'), handMadeGlobalEntry('foo', 'web.foo.forvms', 'web.foo.global', '127.255.0.1'), handMadeGlobalEntry('foo', 'other', 'other.example', '127.255.0.2'), addressClaims('istio-system', { '127.255.0.3': 'gone.baz.global' })];
   const o = await golden('avoids-taken', ['httpbin', '-n', 'bar'], { seed });
