@@ -19,6 +19,8 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'ca-certs create', describe: "Check your CA's certificates and plug them into Istio as the cacerts Secret" },
   { name: 'mesh-expansion keys', describe: 'Write a VM\'s keys from the Secret istio.<service-account> (Istio 1.4)' },
   { name: 'mesh-expansion cluster-env', describe: 'Write the legacy cluster.env and hosts of a VM (Istio 1.4–1.6), the service range read from the cluster' },
+  { name: 'expose-service', describe: 'Let VMs reach a cluster Service as <name>.<namespace>.global: a ServiceEntry and a unique address' },
+  { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];
 

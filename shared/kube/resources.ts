@@ -22,6 +22,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   core('ConfigMap', 'configmaps'),
   core('Secret', 'secrets'),
   core('ServiceAccount', 'serviceaccounts'),
+  { group: 'apps', versions: ['v1'], kind: 'Deployment', plural: 'deployments', namespaced: true },
   { group: 'discovery.k8s.io', versions: ['v1'], kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true },
   { group: 'admissionregistration.k8s.io', versions: ['v1'], kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false },
   { group: 'networking.k8s.io', versions: ['v1', 'v1beta1'], kind: 'ServiceCIDR', plural: 'servicecidrs', namespaced: false },

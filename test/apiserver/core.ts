@@ -99,8 +99,24 @@ export function validateKind(obj: Obj): FieldError[] {
     case 'ConfigMap':
     case 'Secret':
       return validateDataKeys(obj);
+    case 'Deployment':
+      return validateDeployment(obj);
   }
   return [];
+}
+
+/** apps/v1 Deployments: a selector, a pod template whose labels it selects, and at least one container. */
+function validateDeployment(d: Obj): FieldError[] {
+  const spec = d.spec ?? {};
+  const errors: FieldError[] = [];
+  const selector: Record<string, string> | undefined = spec.selector?.matchLabels;
+  const labels: Record<string, string> = spec.template?.metadata?.labels ?? {};
+  if (!selector || Object.keys(selector).length === 0) errors.push(required('spec.selector'));
+  else if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
+    errors.push(invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+  }
+  if (!(spec.template?.spec?.containers ?? []).length) errors.push(required('spec.template.spec.containers'));
+  return errors;
 }
 
 function checkPort(field: string, port: unknown): FieldError[] {

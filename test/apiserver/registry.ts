@@ -95,6 +95,11 @@ function builtinKinds(options: RegistryOptions): KindDef[] {
       singular: 'endpointslice',
     },
     {
+      ...core('Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: { status: { kind: 'Deployment', ...STATUS }, scale: { kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] } } }),
+      group: 'apps',
+      singular: 'deployment',
+    },
+    {
       ...core('MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', { namespaced: false }),
       group: 'admissionregistration.k8s.io',
       singular: 'mutatingwebhookconfiguration',

@@ -509,7 +509,7 @@ export class TestApiServer {
     const meta = obj.metadata;
     meta.uid = crypto.randomUUID();
     meta.creationTimestamp = this.timestamp();
-    if (def.crd || def.kind === 'EndpointSlice') meta.generation = 1;
+    if (def.crd || def.kind === 'EndpointSlice' || def.kind === 'Deployment') meta.generation = 1;
     this.recordUpdate(def, version, undefined, obj, manager);
     prepareForCreate(obj);
     this.allocate(obj, undefined);
@@ -642,7 +642,7 @@ export class TestApiServer {
       this.admit(ctx, obj);
       obj.metadata.uid = crypto.randomUUID();
       obj.metadata.creationTimestamp = this.timestamp();
-      if (def.crd || def.kind === 'EndpointSlice') obj.metadata.generation = 1;
+      if (def.crd || def.kind === 'EndpointSlice' || def.kind === 'Deployment') obj.metadata.generation = 1;
       obj.metadata.managedFields = [entry(ctx.manager, 'Apply', obj.apiVersion, this.timestamp(), appliedSet)];
       prepareForCreate(obj);
       this.allocate(obj, undefined);

@@ -5,6 +5,8 @@ import { buildExposeIstiod, type ExposeIstiodSpec } from '../../shared/istio/exp
 import { parsePorts } from '../../shared/istio/ports.ts';
 import { buildEndpoints, buildRegisteredService, parseRegisterPorts, planSlices } from '../../shared/istio/registration.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
+import { buildGlobalServiceEntry } from '../../shared/istio/global-service.ts';
+import { ADDRESS_CONFIGMAP } from '../../shared/kube/global-addresses.ts';
 
 export function namespace(name: string): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
@@ -122,4 +124,61 @@ export function exposedIstiod(over: Partial<ExposeIstiodSpec> = {}): KubeObject[
 /** A namespace with labels, e.g. istio-system as the installer left it. */
 export function labelledNamespace(name: string, labels: Record<string, string>): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+}
+
+/** A cluster Service with a selector and these ports (e.g. samples/httpbin: http 8000). */
+export function clusterService(ns: string, name: string, ports: { name?: string; port: number; protocol?: string; appProtocol?: string }[]): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels: { app: name } }, spec: { selector: { app: name }, ports } };
+}
+
+/** The 1.4–1.8 ingress gateway Service, with the load balancer status a cloud would report. */
+export function ingressGateway(ns: string, status: { ip?: string; hostname?: string } | undefined, externalIPs?: string[]): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'istio-ingressgateway', namespace: ns, labels: { istio: 'ingressgateway' } },
+    spec: { type: 'LoadBalancer', selector: { istio: 'ingressgateway' }, ports: [{ name: 'tls', port: 15443 }], ...(externalIPs ? { externalIPs } : {}) },
+    status: { loadBalancer: status ? { ingress: [status] } : {} },
+  };
+}
+
+/** A ServiceEntry someone made by hand for a .global host, with an address (seed 000's example). */
+export function handMadeGlobalEntry(ns: string, name: string, host: string, address: string): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name, namespace: ns },
+    spec: { hosts: [host], location: 'MESH_INTERNAL', ports: [{ name: 'http1', number: 8000, protocol: 'http' }], resolution: 'DNS', addresses: [address], endpoints: [{ address: '192.0.2.1', ports: { http1: 15443 } }] },
+  };
+}
+
+/** Istio 1.4–1.8's istiocoredns Service (53/UDP dns, 53/TCP dns-tcp), at a fixed cluster IP. */
+export function istiocorednsService(ns: string, clusterIP = '10.96.0.53'): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'istiocoredns', namespace: ns, labels: { app: 'istiocoredns' } },
+    spec: { clusterIP, selector: { app: 'istiocoredns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] },
+  };
+}
+
+/** A cluster DNS Deployment in kube-system (coredns or kube-dns) running this image. */
+export function dnsDeployment(name: 'coredns' | 'kube-dns', image: string): KubeObject {
+  const labels = { 'k8s-app': 'kube-dns' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'kube-system', labels },
+    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: name === 'coredns' ? 'coredns' : 'kubedns', image }] } } },
+  };
+}
+
+/** The ServiceEntry `expose-service <name> -n <ns>` makes for a Service with one http port 8000. */
+export function exposedEntry(ns: string, name: string, address: string, gatewayAddress: string): KubeObject {
+  return buildGlobalServiceEntry({ name, namespace: ns, ports: [{ name: 'http', number: 8000, protocol: 'HTTP' }], gatewayAddress, address });
+}
+
+/** expose-service's address claims (address → host), as it keeps them in the Istio namespace. */
+export function addressClaims(ns: string, claims: Record<string, string>, managed = true): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ADDRESS_CONFIGMAP, namespace: ns, ...(managed ? { labels: { 'app.kubernetes.io/managed-by': 'kubectl-vm' } } : {}) }, data: claims };
 }
