@@ -14,6 +14,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'deregister', describe: 'Take VM addresses out of a Service that register filled' },
   { name: 'workload-group create', describe: 'Print (or --apply) a WorkloadGroup: the template of the VMs of one service' },
   { name: 'workload-entry configure', describe: "Write the files a VM needs to join the mesh: a WorkloadGroup's bundle" },
+  { name: 'sidecar-bootstrap', describe: "Copy a WorkloadEntry's bundle to its VM over SSH and start the proxy" },
 ];
 
 export function describeCommand(name: string): string {

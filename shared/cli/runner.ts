@@ -176,6 +176,9 @@ class Session {
       dryRun,
       step: createStep(io.stderr, paint, interactive),
       now: options.now ?? (() => new Date()),
+      home: io.home,
+      env: io.env,
+      promptSecret: async (question) => (await import('./prompt.ts')).promptSecret(question),
       namespace: (o = {}) => {
         if (args.namespace) return args.namespace;
         // A client-side dry run, or a command that does not touch the cluster, also works without any kubeconfig.
