@@ -11,7 +11,7 @@ import { decodeClaims } from '../apiserver/token.ts';
 import { meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
-import { runPlugin, type RunResult } from '../helpers/run.ts';
+import { DIST, run, runPlugin, type RunResult } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const test = suite('sidecar-bootstrap over SSH');
@@ -225,6 +225,19 @@ test('--output-file: the archive holds etc/ and bin/ with their modes, and its s
   const calls = dockerCalls();
   assert.is(calls[0], 'rm --force istio-proxy');
   assert.ok(calls[1]!.includes(`-v ${where}/bin/../etc/istio-token:/var/run/secrets/tokens/istio-token`), calls[1]);
+});
+
+test('the executable needs no node_modules: copied elsewhere, it connects without ssh2\'s optional native parts', async () => {
+  await seed([vm('standalone')]);
+  trustHost(hostLine());
+  const alone = path.join(tempDir(), EXE);
+  fs.copyFileSync(path.join(DIST, EXE), alone);
+  const o = await run(alone, ['standalone', '-n', NS, '--ssh-key', sshd.key, '--start-istio-proxy'], { env: cluster.env, cwd: path.dirname(alone) });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(dockerCalls().length, 2);
+  for (const exe of fs.readdirSync(DIST).filter((f) => f.startsWith('kubectl-vm') && f !== EXE)) {
+    assert.not.ok(fs.readFileSync(path.join(DIST, exe), 'utf8').includes('ssh-userauth'), `${exe} does not carry ssh2`);
+  }
 });
 
 if (!SSHD) {
