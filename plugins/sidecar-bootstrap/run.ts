@@ -31,6 +31,7 @@ import { ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
+import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import { authMethods } from '../../shared/ssh/auth.ts';
 import { parseKnownHosts } from '../../shared/ssh/known-hosts.ts';
@@ -136,7 +137,7 @@ type Service = KubeObject & { spec?: { ports?: { port: number }[] }; status?: { 
 async function findGateway(kube: KubeClient, istioNamespace: string, meshConfig: Record<string, unknown>, meshNetworks: Record<string, unknown>, values: InjectorValues): Promise<Gateway> {
   const networks = (meshNetworks.networks ?? {}) as Record<string, { gateways?: { registryServiceName?: string; address?: string }[] }>;
   const gw = values.global?.network ? networks[values.global.network]?.gateways?.[0] : undefined;
-  if (gw?.address) return { address: gw.address, isHostname: !/^[\d.:a-fA-F]+$/.test(gw.address) };
+  if (gw?.address) return { address: gw.address, isHostname: !isIPAddress(gw.address) };
   let name = 'istio-ingressgateway';
   let namespace = istioNamespace;
   let from = `the default gateway`;
