@@ -188,13 +188,15 @@ function planFor(we: WorkloadEntry, base: Omit<Parameters<typeof computeSidecar>
   return { we, id, settings, sidecar, env: renderSidecarEnv(sidecar.env) };
 }
 
+/** One per WorkloadEntry: its plan, or (in a fleet) why that VM cannot be bootstrapped. */
+type Planned = Plan | { id: string; error: CliError };
+
 /** What the delivery modes share, once the cluster has been read. */
 interface Job {
   ctx: PluginContext;
   args: SidecarBootstrapArgs;
   o: Options;
-  /** One per WorkloadEntry; an error for a VM whose annotations or spec are unusable (fleets only). */
-  plans: (Plan | CliError)[];
+  plans: Planned[];
   rootCert: string;
   tokenFor: (we: WorkloadEntry) => Promise<string>;
 }
@@ -235,16 +237,16 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
   const base = { meshConfig, values, gateway, istioNamespace: ns };
 
   // Per-VM checks: one VM's bad annotation fails that VM only, in a fleet.
-  const plans: (Plan | CliError)[] = entries.map((we) => {
+  const plans: Planned[] = entries.map((we) => {
     try {
       return planFor(we, base, defaults);
     } catch (err) {
       if (!o.fleet) throw err;
-      return asCliError(err);
+      return { id: `${we.metadata.name}.${we.metadata.namespace}`, error: asCliError(err) };
     }
   });
 
-  if (o.dryRun) return { summary: plans.flatMap((p) => (p instanceof CliError ? [`# ${p.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true, ctx))) };
+  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true))) };
 
   // One token per service account, shared by its VMs, minted when the first of them needs it.
   const tokens = new Map<string, Promise<string>>();
@@ -261,7 +263,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // Dry run and offline bundles
 
-function dryRunListing(p: Plan, rootCert: string, start: boolean, ctx: PluginContext): string[] {
+function dryRunListing(p: Plan, rootCert: string, start: boolean): string[] {
   const { sshUser, sshHost, sshPort, configDir } = p.settings;
   const lines = [`# workloadentry ${p.id}: would connect to ${sshUser}@${sshHost}:${sshPort}${dryRunSuffix('client')}`, `[sftp] mkdir ${configDir} (mode 0700)`];
   for (const f of bundle(p, rootCert, undefined)) {
@@ -274,13 +276,12 @@ function dryRunListing(p: Plan, rootCert: string, start: boolean, ctx: PluginCon
     const docker = dockerCommands(p.sidecar, p.settings.containerName, configDir);
     lines.push(`[ssh] ${docker.remove}`, `[ssh] ${docker.run}`);
   }
-  void ctx;
   return lines;
 }
 
 async function writeOffline({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promise<Result> {
-  const ok = plans.filter((p): p is Plan => !(p instanceof CliError));
-  for (const p of plans) if (p instanceof CliError) throw p;
+  for (const p of plans) if ('error' in p) throw p.error;
+  const ok = plans as Plan[];
   const files: FileToWrite[] = [];
   for (const p of ok) {
     const prefix = o.fleet ? `${p.we.metadata.name}/` : '';
@@ -374,9 +375,9 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
   let done = 0;
   const outcomes = await ctx.step(`Bootstrapping ${plans.length} VMs over SSH`, async (report) => {
     const out = await mapLimit(plans, o.concurrency, async (p): Promise<Outcome> => {
-      if (p instanceof CliError) {
+      if ('error' in p) {
         if (!args.continueOnError) stop = true;
-        return { id: p.message.split(':')[0]!.replace(/^workloadentry /, ''), address: '-', result: 'failed', error: p, ms: 0 };
+        return { id: p.id, address: '-', result: 'failed', error: p.error, ms: 0 };
       }
       const address = `${p.settings.sshUser}@${p.settings.sshHost}:${p.settings.sshPort}`;
       if (stop) return { id: p.id, address, result: 'skipped', ms: 0 };

@@ -1,11 +1,11 @@
 // Asking for a secret on the terminal, without echo. Only when both standard input and standard error are
 // terminals: otherwise there is nobody to ask, and the caller says what to do instead.
 import type { ReadStream } from 'node:tty';
+import type { OutStream } from '../output/io.ts';
 
-export function promptSecret(question: string): Promise<string | undefined> {
-  const stdin = process.stdin as ReadStream;
-  if (!stdin.isTTY || !process.stderr.isTTY) return Promise.resolve(undefined);
-  process.stderr.write(question);
+export function promptSecret(question: string, stdin: ReadStream, stderr: OutStream): Promise<string | undefined> {
+  if (!stdin.isTTY || !stderr.isTTY) return Promise.resolve(undefined);
+  stderr.write(question);
   return new Promise((resolve) => {
     let answer = '';
     stdin.setRawMode(true);
@@ -22,7 +22,7 @@ export function promptSecret(question: string): Promise<string | undefined> {
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
-      process.stderr.write('\n');
+      stderr.write('\n');
       resolve(value);
     };
     stdin.on('data', onData);

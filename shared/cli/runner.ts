@@ -178,7 +178,7 @@ class Session {
       now: options.now ?? (() => new Date()),
       home: io.home,
       env: io.env,
-      promptSecret: async (question) => (await import('./prompt.ts')).promptSecret(question),
+      promptSecret: async (question) => (await import('./prompt.ts')).promptSecret(question, process.stdin as import('node:tty').ReadStream, io.stderr),
       namespace: (o = {}) => {
         if (args.namespace) return args.namespace;
         // A client-side dry run, or a command that does not touch the cluster, also works without any kubeconfig.
