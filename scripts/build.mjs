@@ -39,6 +39,8 @@ const common = {
   logLevel: 'warning',
   // import() of Node's built-ins becomes require(), so that the bundle can run inside vm.Script (see launcher()).
   supported: { 'dynamic-import': false },
+  // ssh2's optional native parts: it falls back to JavaScript when they are missing, so they stay out.
+  external: ['cpu-features', '*.node'],
 };
 
 /**

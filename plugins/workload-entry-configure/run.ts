@@ -15,9 +15,8 @@ import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type Vm
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { gatewayAddress } from '../../shared/kube/gateway.ts';
-import { ApiError } from '../../shared/kube/errors.ts';
+import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
-import type { KubeObject } from '../../shared/kube/objects.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import type { WorkloadEntryConfigureArgs } from './command.ts';
 
@@ -80,8 +79,6 @@ export function checkOptions(args: WorkloadEntryConfigureArgs): Options {
   };
 }
 
-const configMap = (name: string, namespace: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace });
-type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEntryConfigureArgs): Promise<WorkloadGroup[]> {
   if (args.file?.length) {
@@ -115,7 +112,7 @@ async function defaultRevision(kube: KubeClient, istioNamespace: string): Promis
 
 async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
   const name = injectorConfigMapName(revision);
-  const cm = await kube.get<ConfigMap>(configMap(name, istioNamespace));
+  const cm = await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
   const prefix = 'failed to automatically determine the --cluster-id';
   if (!cm) {
     throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {
@@ -131,12 +128,6 @@ async function detectClusterId(kube: KubeClient, istioNamespace: string, revisio
   return values.global?.multiCluster?.clusterName ?? '';
 }
 
-async function requireConfigMap(kube: KubeClient, name: string, namespace: string, hint: string): Promise<ConfigMap> {
-  const cm = await kube.get<ConfigMap>(configMap(name, namespace));
-  if (!cm) throw new CliError(`configmap ${name} was not found in namespace ${namespace}`, ExitCode.general, { hint });
-  return cm;
-}
-
 /** The east-west gateway's address for hosts (B6, B7: see gatewayAddress). */
 async function detectIngress(ctx: PluginContext, o: Options, revision: string): Promise<string | undefined> {
   const { name, namespace } = o.ingressService;
@@ -145,18 +136,6 @@ async function detectIngress(ctx: PluginContext, o: Options, revision: string): 
     ctx.log.warn(`Could not auto-detect IP for ${istiodHost(o.istioNamespace, revision)}/${o.istioNamespace}. Use --ingress-ip to manually specify the Gateway address to reach istiod from the VM.`);
   }
   return found;
-}
-
-async function mintToken(kube: KubeClient, wg: WorkloadGroup, seconds: number): Promise<string> {
-  const sa = wg.spec.template?.serviceAccount ?? 'default';
-  const ns = wg.metadata.namespace;
-  try {
-    return (await kube.createToken(ns, sa, { audiences: ['istio-ca'], expirationSeconds: seconds })).status.token;
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    const hint = err.code === 404 ? `create it: kubectl create serviceaccount ${sa} -n ${ns}` : err.hint;
-    throw new CliError(`could not create a token under service account ${sa} in namespace ${ns}: ${err.message}`, err.exitCode, { hint, details: err.details, cause: err });
-  }
 }
 
 export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs): Promise<Result> {
@@ -196,7 +175,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
         let done = 0;
         const minted = await mapLimit(groups, o.concurrency, async (wg) => {
-          const t = await mintToken(kube, wg, o.tokenSeconds);
+          const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
           if (fleet) report(`Tokens for ${groups.length} WorkloadGroups: ${++done} minted`);
           return t;
         });

@@ -21,6 +21,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'mesh-expansion cluster-env', describe: 'Write the legacy cluster.env and hosts of a VM (Istio 1.4–1.6), the service range read from the cluster' },
   { name: 'expose-service', describe: 'Let VMs reach a cluster Service as <name>.<namespace>.global: a ServiceEntry and a unique address' },
   { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
+  { name: 'sidecar-bootstrap', describe: "Copy a WorkloadEntry's bundle to its VM over SSH and start the proxy" },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];
 

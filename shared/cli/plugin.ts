@@ -28,10 +28,13 @@ export interface PluginContext {
   /** The API client, created on first use. */
   kube(): KubeClient;
   now(): Date;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The user's home directory and environment (for ~/.ssh and SSH_AUTH_SOCK, say). */
   readonly home: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** The directory of the running executable, symlinks resolved; undefined in in-process tests. */
   readonly selfDir: string | undefined;
+  /** Asks for a secret on the terminal without echo; undefined when there is no terminal to ask on. */
+  promptSecret(question: string): Promise<string | undefined>;
 }
 
 export interface Result {

@@ -237,6 +237,7 @@ class Session {
       env: io.env,
       home: io.home,
       selfDir: io.selfDir,
+      promptSecret: async (question) => (await import('./prompt.ts')).promptSecret(question, process.stdin as import('node:tty').ReadStream, io.stderr),
       namespace: (o = {}) => {
         if (args.namespace) return args.namespace;
         // A client-side dry run, or a command that does not touch the cluster, also works without any kubeconfig.

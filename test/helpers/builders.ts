@@ -182,3 +182,32 @@ export function exposedEntry(ns: string, name: string, address: string, gatewayA
 export function addressClaims(ns: string, claims: Record<string, string>, managed = true): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ADDRESS_CONFIGMAP, namespace: ns, ...(managed ? { labels: { 'app.kubernetes.io/managed-by': 'kubectl-vm' } } : {}) }, data: claims };
 }
+
+/** A VM's WorkloadEntry, with sidecar-bootstrap.istio.io/* annotations (keys without the prefix). */
+export function workloadEntry(ns: string, name: string, address: string, serviceAccount: string | undefined, bootstrap: Record<string, string> = {}, labels: Record<string, string> = { app: name }): KubeObject {
+  const annotations = Object.fromEntries(Object.entries(bootstrap).map(([k, v]) => [k.includes('/') ? k : `sidecar-bootstrap.istio.io/${k}`, v]));
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadEntry',
+    metadata: { name, namespace: ns, labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    spec: { address, labels, ...(serviceAccount ? { serviceAccount } : {}) },
+  };
+}
+
+/** What sidecar-bootstrap reads from an Istio installation: mesh config, injector values, root cert, gateway. */
+export function meshExpansionSeed(options: { gatewayPorts?: number[]; gateway?: { ip?: string; hostname?: string }; rootCert?: boolean } = {}): KubeObject[] {
+  const ns = 'istio-system';
+  return [
+    namespace(ns),
+    configMap(ns, 'istio', { mesh: 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: "true"\ntrustDomain: cluster.local\n' }),
+    configMap(ns, 'istio-sidecar-injector', { values: JSON.stringify({ global: { jwtPolicy: 'third-party-jwt', pilotCertProvider: 'istiod', hub: 'docker.io/istio', tag: '1.28.0', network: 'vm-net', multiCluster: { clusterName: 'cluster1' } } }) }),
+    ...(options.rootCert === false ? [] : [configMap(ns, 'istio-ca-root-cert', { 'root-cert.pem': '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n' })]),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'istio-ingressgateway', namespace: ns },
+      spec: { type: 'LoadBalancer', ports: (options.gatewayPorts ?? [15443, 15012]).map((port) => ({ name: `tls-${port}`, port })) },
+      status: { loadBalancer: { ingress: [options.gateway ?? { ip: '192.0.2.10' }] } },
+    },
+  ];
+}

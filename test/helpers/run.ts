@@ -28,6 +28,8 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    // A child that exits without reading its input (e.g. --help) closes the pipe first: that is not an error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -1,0 +1,28 @@
+// Reads that several commands share: a ConfigMap that must exist, and a service-account token for a VM
+// (TokenRequest, audience istio-ca), with errors that say what to create.
+import { CliError, ExitCode } from '../errors.ts';
+import type { KubeClient } from './client.ts';
+import { ApiError } from './errors.ts';
+import type { KubeObject } from './objects.ts';
+
+export type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+export const configMapRef = (name: string, namespace: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace });
+
+/** The ConfigMap, or an error (exit 1) naming it, with `hint`. */
+export async function requireConfigMap(kube: KubeClient, name: string, namespace: string, hint: string): Promise<ConfigMap> {
+  const cm = await kube.get<ConfigMap>(configMapRef(name, namespace));
+  if (!cm) throw new CliError(`configmap ${name} was not found in namespace ${namespace}`, ExitCode.general, { hint });
+  return cm;
+}
+
+/** A token of `serviceAccount` for the istio-ca audience; a missing service account says how to create it. */
+export async function mintToken(kube: KubeClient, namespace: string, serviceAccount: string, seconds: number): Promise<string> {
+  try {
+    return (await kube.createToken(namespace, serviceAccount, { audiences: ['istio-ca'], expirationSeconds: seconds })).status.token;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const hint = err.code === 404 ? `create it: kubectl create serviceaccount ${serviceAccount} -n ${namespace}` : err.hint;
+    throw new CliError(`could not create a token under service account ${serviceAccount} in namespace ${namespace}: ${err.message}`, err.exitCode, { hint, details: err.details, cause: err });
+  }
+}

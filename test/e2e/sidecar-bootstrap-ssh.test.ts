@@ -1,0 +1,247 @@
+// sidecar-bootstrap against a real OpenSSH server (test/helpers/sshd.ts) and the test API server: files, modes
+// and the docker command line on the "VM", host keys (unknown, changed, hashed), credentials (wrong key,
+// encrypted key without a terminal, ssh-agent), dry runs that mint and connect nothing, fleets with a dead VM,
+// and the --output-file archive.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeClaims } from '../apiserver/token.ts';
+import { meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
+import { startCluster, type Cluster } from '../helpers/cluster.ts';
+import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
+import { DIST, run, runPlugin, type RunResult } from '../helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const test = suite('sidecar-bootstrap over SSH');
+const EXE = 'kubectl-vm-sidecar_bootstrap';
+const NS = 'vm';
+let sshd: Sshd;
+let cluster: Cluster;
+
+const mode = (f: string) => fs.statSync(f).mode & 0o777;
+const knownHosts = () => path.join(cluster.home, '.ssh', 'known_hosts');
+function trustHost(line: string) {
+  fs.mkdirSync(path.dirname(knownHosts()), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(knownHosts(), line + '\n');
+}
+const hostLine = (key = sshd.hostPublicKey) => `[127.0.0.1]:${sshd.port} ${key}`;
+
+/** A WorkloadEntry whose VM is our sshd, with its own config dir under the server's temp dir. */
+function vm(name: string, extra: Record<string, string> = {}) {
+  return workloadEntry(NS, name, '127.0.0.1', 'vm-sa', { 'ssh-port': String(sshd.port), 'ssh-user': sshd.user, 'proxy-config-dir': path.join(sshd.dir, 'vms', name, 'istio-proxy'), ...extra });
+}
+
+async function seed(objects: Record<string, any>[]) {
+  cluster.server!.seed(objects as never);
+}
+
+function bootstrap(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  return runPlugin(EXE, [...args, '-n', NS], { ...cluster.env, ...env });
+}
+
+const dockerCalls = () => (fs.existsSync(sshd.dockerLog) ? fs.readFileSync(sshd.dockerLog, 'utf8').trim().split('\n') : []);
+const tokenRequests = () => cluster.server!.requests.filter((r) => r.path.endsWith('/token'));
+
+test.before(async () => {
+  sshd = await startSshd();
+  cluster = await startCluster({ forceTestServer: true, seed: [...meshExpansionSeed(), namespace(NS), serviceAccount(NS, 'vm-sa')] });
+});
+test.after(async () => {
+  await sshd?.close();
+  await cluster?.close();
+});
+test.before.each(() => {
+  fs.rmSync(sshd.dockerLog, { force: true });
+  fs.rmSync(knownHosts(), { force: true });
+  cluster.server!.clearRequests();
+});
+
+test('the happy path: the files with their modes in proxy-config-dir, then docker rm and docker run as the dry run said', async () => {
+  await seed([vm('backend-vm')]);
+  trustHost(hostLine());
+  const dry = await bootstrap(['backend-vm', '--start-istio-proxy', '--dry-run']);
+  assert.is(dry.code, 0, dry.stderr);
+  const o = await bootstrap(['backend-vm', '--start-istio-proxy', '--ssh-key', sshd.key]);
+  assert.is(o.code, 0, o.stderr);
+  const dir = path.join(sshd.dir, 'vms', 'backend-vm', 'istio-proxy');
+  assert.is(o.stdout, `workloadentry backend-vm.${NS}: copied to ${dir}, proxy istio-proxy started\n`);
+  assert.equal(fs.readdirSync(dir).sort(), ['istio-ca.pem', 'istio-token', 'sidecar.env'], 'no temporary file is left');
+  assert.is(mode(dir), 0o700);
+  assert.is(mode(path.join(dir, 'istio-token')), 0o600);
+  assert.is(mode(path.join(dir, 'sidecar.env')), 0o644);
+  assert.is(mode(path.join(dir, 'istio-ca.pem')), 0o644);
+  assert.match(fs.readFileSync(path.join(dir, 'istio-ca.pem'), 'utf8'), /BEGIN CERTIFICATE/);
+  const claims = decodeClaims(fs.readFileSync(path.join(dir, 'istio-token'), 'utf8'));
+  assert.equal(claims.aud, ['istio-ca']);
+  assert.is(claims.sub, `system:serviceaccount:${NS}:vm-sa`);
+  assert.is(claims.exp - claims.iat, 24 * 3600, '--duration defaults to 24h');
+  assert.is(tokenRequests().length, 1);
+  const env = fs.readFileSync(path.join(dir, 'sidecar.env'), 'utf8');
+  assert.ok(dry.stdout.includes(env.trimEnd()), 'the dry run printed sidecar.env as it was copied');
+  assert.match(env, /^POD_NAME=backend-vm$/m);
+  assert.match(env, /^SERVICE_ACCOUNT=vm-sa$/m);
+  assert.match(env, /^CA_ADDR=istiod\.istio-system\.svc:15012$/m);
+  // The commands docker received are the ones the dry run printed, in order.
+  const planned = dry.stdout.split('\n').filter((l) => l.startsWith('[ssh] ')).map((l) => l.slice('[ssh] '.length));
+  assert.equal(dockerCalls().map((c) => `docker ${c}`), planned);
+  assert.is(planned[0], 'docker rm --force istio-proxy');
+  assert.match(
+    planned[1]!,
+    new RegExp(
+      `^docker run -d --name istio-proxy --restart unless-stopped --network host -v ${dir}/istio-ca\\.pem:/var/run/secrets/istio/root-cert\\.pem -v ${dir}/istio-token:/var/run/secrets/tokens/istio-token --env-file ${dir}/sidecar\\.env --add-host istiod\\.istio-system:192\\.0\\.2\\.10 .* docker\\.io/istio/proxyv2:1\\.28\\.0 proxy sidecar --serviceCluster backend-vm\\.${NS} --concurrency 0 --proxyLogLevel info --proxyComponentLogLevel misc:info --trust-domain cluster\\.local$`,
+    ),
+  );
+});
+
+test('without --start-istio-proxy only the files are copied; a hashed known_hosts entry is trusted too', async () => {
+  await seed([vm('copy-only')]);
+  trustHost(hostLine());
+  execFileSync('ssh-keygen', ['-H', '-f', knownHosts()], { stdio: 'ignore' });
+  assert.match(fs.readFileSync(knownHosts(), 'utf8'), /^\|1\|/, 'the entry is hashed');
+  const o = await bootstrap(['copy-only', '--ssh-key', sshd.key]);
+  assert.is(o.code, 0, o.stderr);
+  assert.equal(dockerCalls(), []);
+  assert.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'copy-only', 'istio-proxy', 'istio-token')));
+});
+
+test('an unknown host key is refused with its fingerprint and the line that trusts it; that line works', async () => {
+  await seed([vm('unknown-host')]);
+  const o = await bootstrap(['unknown-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
+  assert.is(o.code, 77, o.stderr);
+  assert.match(o.stderr, new RegExp(`^error: the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} is not known: SHA256:[A-Za-z0-9+/]{43} is not in .*known_hosts$`, 'm'));
+  const fp = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+  assert.ok(o.stderr.includes(fp), `the fingerprint is ssh-keygen's ${fp}`);
+  assert.is(tokenRequests().length, 1, 'the token is minted before connecting');
+  assert.not.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'unknown-host')), 'nothing was copied');
+  const echo = o.stderr.split('\n').find((l) => l.trim().startsWith('echo '))!.trim();
+  execFileSync('sh', ['-c', echo]);
+  const again = await bootstrap(['unknown-host', '--ssh-key', sshd.key]);
+  assert.is(again.code, 0, again.stderr);
+  const ignored = await bootstrap(['unknown-host', '--ssh-key', sshd.key, '--ignore-host-keys'], { HOME: tempDir() });
+  assert.is(ignored.code, 0, ignored.stderr);
+  assert.match(ignored.stderr, /warning: --ignore-host-keys/);
+});
+
+test('a changed host key is refused, naming the known_hosts line and how to replace it', async () => {
+  await seed([vm('changed-host')]);
+  trustHost(hostLine(sshd.otherHostPublicKey));
+  const o = await bootstrap(['changed-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
+  assert.is(o.code, 77, o.stderr);
+  assert.match(o.stderr, new RegExp(`^error: the host key of \\[127\\.0\\.0\\.1\\]:${sshd.port} has CHANGED: the VM shows SHA256:\\S+, which does not match .*known_hosts line 1$`, 'm'));
+  assert.match(o.stderr, /ssh-keygen -R '\[127\.0\.0\.1\]:\d+'/);
+  assert.equal(dockerCalls(), []);
+  assert.not.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'changed-host')));
+});
+
+test('a key the VM does not accept: exit 77, naming the key tried', async () => {
+  await seed([vm('wrong-key')]);
+  trustHost(hostLine());
+  const o = await bootstrap(['wrong-key', '--ssh-key', sshd.otherKey]);
+  assert.is(o.code, 77, o.stderr);
+  assert.match(o.stderr, new RegExp(`^error: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} refused the login of ${sshd.user}: tried the key ${sshd.otherKey}$`, 'm'));
+});
+
+test('the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypted key without a terminal fails clearly; the agent works', async () => {
+  await seed([vm('default-key')]);
+  trustHost(hostLine());
+  const ssh = path.join(cluster.home, '.ssh');
+  fs.copyFileSync(sshd.key, path.join(ssh, 'id_ed25519'));
+  fs.chmodSync(path.join(ssh, 'id_ed25519'), 0o600);
+  const found = await bootstrap(['default-key']);
+  assert.is(found.code, 0, found.stderr);
+  fs.rmSync(path.join(ssh, 'id_ed25519'));
+
+  const locked = path.join(tempDir(), 'locked');
+  fs.copyFileSync(sshd.key, locked);
+  fs.chmodSync(locked, 0o600);
+  execFileSync('ssh-keygen', ['-q', '-p', '-N', 'secret', '-f', locked]);
+  const noTty = await bootstrap(['default-key', '--ssh-key', locked]);
+  assert.is(noTty.code, 77, noTty.stderr);
+  assert.match(noTty.stderr, new RegExp(`^error: the key ${locked} is encrypted, and there is no terminal to ask for its passphrase\\nhint: load it into the ssh-agent first \\(ssh-add ${locked}\\)`, 'm'));
+
+  const sock = path.join(tempDir(), 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+    execFileSync('ssh-add', [sshd.key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const viaAgent = await bootstrap(['default-key'], { SSH_AUTH_SOCK: sock });
+    assert.is(viaAgent.code, 0, viaAgent.stderr);
+    const none = await bootstrap(['default-key']);
+    assert.is(none.code, 77);
+    assert.match(none.stderr, /^error: no SSH credentials: no --ssh-key, none of ~\/\.ssh\/\{id_dsa,id_ecdsa,id_ed25519,id_rsa\}, and no ssh-agent \(SSH_AUTH_SOCK\)$/m);
+  } finally {
+    agent.kill();
+  }
+});
+
+test('--dry-run mints no token, connects nowhere and prints no secret', async () => {
+  await seed([vm('dry-vm')]);
+  const o = await bootstrap(['dry-vm', '--start-istio-proxy', '--dry-run', '--ssh-key', '/nonexistent/key']);
+  assert.is(o.code, 0, o.stderr);
+  assert.equal(tokenRequests(), [], 'no TokenRequest');
+  assert.ok(cluster.server!.requests.every((r) => r.method === 'GET'), 'only reads');
+  assert.not.match(o.stdout + o.stderr, /eyJ/, 'no JWT anywhere');
+  const dir = path.join(sshd.dir, 'vms', 'dry-vm', 'istio-proxy');
+  assert.ok(o.stdout.includes(`[sftp] ${dir}/istio-token (mode 0600): <token: not minted in a dry run>`));
+  assert.match(o.stdout, new RegExp(`^# workloadentry dry-vm\\.${NS}: would connect to ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} \\(dry run\\)$`, 'm'));
+  assert.equal(dockerCalls(), []);
+  assert.not.ok(fs.existsSync(dir));
+});
+
+test('--all over three VMs, one at a closed port: a result table, the others done, exit 1', async () => {
+  const closed = await freePort();
+  const fleet = 'fleet';
+  const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: fleet } });
+  await seed([namespace(fleet), serviceAccount(fleet, 'vm-sa'), ns(vm('vm-a')), ns(vm('vm-b', { 'ssh-port': String(closed) })), ns(vm('vm-c'))]);
+  trustHost(hostLine());
+  const o = await runPlugin(EXE, ['--all', '-n', fleet, '--ssh-key', sshd.key, '--start-istio-proxy', '--continue-on-error', '--concurrency', '2'], cluster.env);
+  assert.is(o.code, 1, o.stderr);
+  const rows = o.stdout.trimEnd().split('\n');
+  assert.match(rows[0]!, /^VM\s+ADDRESS\s+RESULT\s+TIME$/);
+  assert.match(rows[1]!, new RegExp(`^vm-a\\.fleet\\s+${sshd.user}@127\\.0\\.0\\.1:${sshd.port}\\s+ok: copied to \\S+, proxy istio-proxy started\\s+\\d+\\.\\ds$`));
+  assert.match(rows[2]!, new RegExp(`^vm-b\\.fleet\\s+${sshd.user}@127\\.0\\.0\\.1:${closed}\\s+failed: cannot connect to \\S+: connection refused\\s+\\d+\\.\\ds$`));
+  assert.match(rows[3]!, /^vm-c\.fleet\s+\S+\s+ok: /);
+  assert.is(rows.length, 4);
+  assert.match(o.stderr, new RegExp(`^error: vm-b\\.fleet: cannot connect to ${sshd.user}@127\\.0\\.0\\.1:${closed}: connection refused$`, 'm'));
+  assert.is(tokenRequests().length, 1, 'one token per service account');
+  assert.is(dockerCalls().filter((c) => c.startsWith('run ')).length, 2);
+});
+
+test('--output-file: the archive holds etc/ and bin/ with their modes, and its start script runs from anywhere', async () => {
+  await seed([vm('archived')]);
+  const out = path.join(tempDir(), 'archived.tgz');
+  const o = await bootstrap(['archived', '--output-file', out, '--start-istio-proxy']);
+  assert.is(o.code, 0, o.stderr);
+  assert.is(mode(out), 0o600);
+  const listing = execFileSync('tar', ['-tvzf', out], { encoding: 'utf8' }).trim().split('\n').map((l) => `${l.split(/\s+/)[0]} ${l.split(/\s+/).pop()}`);
+  assert.equal(listing, ['drwx------ etc/', '-rw-r--r-- etc/sidecar.env', '-rw-r--r-- etc/istio-ca.pem', '-rw------- etc/istio-token', 'drwx------ bin/', '-rwxr-xr-x bin/start-istio-proxy.sh']);
+  const where = tempDir();
+  execFileSync('tar', ['-xzf', out, '-C', where]);
+  assert.equal(decodeClaims(fs.readFileSync(path.join(where, 'etc/istio-token'), 'utf8')).aud, ['istio-ca']);
+  const bin = path.join(sshd.dir, 'bin');
+  execFileSync(path.join(where, 'bin/start-istio-proxy.sh'), { env: { PATH: `${bin}:/usr/bin:/bin` }, cwd: '/' });
+  const calls = dockerCalls();
+  assert.is(calls[0], 'rm --force istio-proxy');
+  assert.ok(calls[1]!.includes(`-v ${where}/bin/../etc/istio-token:/var/run/secrets/tokens/istio-token`), calls[1]);
+});
+
+test('the executable needs no node_modules: copied elsewhere, it connects without ssh2\'s optional native parts', async () => {
+  await seed([vm('standalone')]);
+  trustHost(hostLine());
+  const alone = path.join(tempDir(), EXE);
+  fs.copyFileSync(path.join(DIST, EXE), alone);
+  const o = await run(alone, ['standalone', '-n', NS, '--ssh-key', sshd.key, '--start-istio-proxy'], { env: cluster.env, cwd: path.dirname(alone) });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(dockerCalls().length, 2);
+  for (const exe of fs.readdirSync(DIST).filter((f) => f.startsWith('kubectl-vm') && f !== EXE)) {
+    assert.not.ok(fs.readFileSync(path.join(DIST, exe), 'utf8').includes('ssh-userauth'), `${exe} does not carry ssh2`);
+  }
+});
+
+if (!SSHD) {
+  console.log('sidecar-bootstrap over SSH: SKIPPED, sshd not found (apt-get install openssh-server; .ci/run installs it)');
+} else {
+  test.run();
+}
