@@ -1,5 +1,5 @@
 // The router executable, kubectl-vm. It is the one file krew links onto PATH (reference/krew.md §0).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode } from '../../shared/errors.ts';
@@ -28,9 +28,12 @@ else if (decision.kind === 'unknown') {
     process.argv = [process.argv[0]!, file, ...(completing ? [COMPLETE] : []), ...decision.args];
     require(file);
   } else {
-    const child = spawn(file, [...(completing ? [COMPLETE] : []), ...decision.args], { stdio: 'inherit' });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    // The handlers go in before the spawn: the child can run (and be seen running) before spawn() returns, and a
+    // signal that arrived in between would otherwise kill the router and leave the child behind.
+    let child: ChildProcess | undefined;
+    const forward = (signal: NodeJS.Signals) => child?.kill(signal);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+    child = spawn(file, [...(completing ? [COMPLETE] : []), ...decision.args], { stdio: 'inherit' });
     child.on('exit', (code, signal) => {
       if (signal) {
         process.removeAllListeners(signal);
