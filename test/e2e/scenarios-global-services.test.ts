@@ -8,36 +8,22 @@
 // kube-system's CoreDNS.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { ROOT, run } from '../helpers/run.ts';
+import { ROOT } from '../helpers/run.ts';
+import { scenarioSuite } from '../helpers/scenario.ts';
 
-const test = suite(`end-to-end .global scenarios (${process.env.KUBECTL_VM_E2E_KUBECONFIG ? 'real cluster' : 'test API server'})`);
-let c: Cluster;
+const { test, cluster, vm, getJson } = scenarioSuite('end-to-end .global scenarios');
+
 const DISPOSABLE = !process.env.KUBECTL_VM_E2E_KUBECONFIG || process.env.KUBECTL_VM_E2E_DISPOSABLE === '1';
 
-test.before(async () => {
-  c = await startCluster();
-});
-test.after(async () => {
-  await c.close();
-});
-
-const vm = (args: string[], input?: string) => run('kubectl', ['vm', ...args], { env: c.env, input });
 const create = async (objects: object[]) => {
-  const r = await c.kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  const r = await cluster().kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
   assert.is(r.code, 0, r.stderr);
-};
-const getJson = async (args: string[]) => {
-  const r = await c.kubectl(['get', ...args, '-o', 'json']);
-  assert.is(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
 };
 const service = (ns: string, name: string, ports: object[]) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports } });
 
 test('expose-service: httpbin.bar.global, a re-run keeps the address, a second service gets another', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   await create([service(ns, 'httpbin', [{ name: 'http', port: 8000 }]), service(ns, 'web', [{ name: 'http-web', port: 80 }, { name: 'dns', port: 53, protocol: 'UDP' }])]);
   // The claims ConfigMap goes into the scenario's namespace (-i), so the scenario leaves nothing behind. The range is
   // one that no real mesh uses, so that other ServiceEntries of a real cluster cannot take its addresses.
@@ -67,19 +53,19 @@ test('expose-service: httpbin.bar.global, a re-run keeps the address, a second s
 });
 
 test('expose-service: a missing Service and a bad range are refused without writes', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const missing = await vm(['expose-service', 'nosuch', '-n', ns, '-i', ns, '--gateway-address', '192.0.2.10']);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /^error: service nosuch was not found/m);
   const bad = await vm(['expose-service', 'x', '-n', ns, '--address-range', '10.0.0.0/33']);
   assert.is(bad.code, 64);
-  assert.is((await c.kubectl(['get', 'configmap', 'kubectl-vm-global-addresses', '-n', ns])).code, 1);
+  assert.is((await cluster().kubectl(['get', 'configmap', 'kubectl-vm-global-addresses', '-n', ns])).code, 1);
 });
 
 test(`dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing on a re-run' : 'only --dry-run (not a disposable cluster)'}`, async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   await create([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istiocoredns', namespace: ns }, spec: { selector: { app: 'istiocoredns' }, ports: [{ name: 'dns-tcp', port: 53, protocol: 'TCP' }] } }]);
-  if (c.server) {
+  if (cluster().server) {
     const corefile = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'coredns', 'kubeadm-1.2x.Corefile'), 'utf8');
     const labels = { 'k8s-app': 'kube-dns' };
     await create([
@@ -88,12 +74,12 @@ test(`dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing
     ]);
   }
   const ip = (await getJson(['service', 'istiocoredns', '-n', ns])).spec.clusterIP as string;
-  const before = await c.kubectl(['get', 'configmap', '-n', 'kube-system', '-o', 'json', 'coredns']);
+  const before = await cluster().kubectl(['get', 'configmap', '-n', 'kube-system', '-o', 'json', 'coredns']);
   const dry = await vm(['dns-stub', '-i', ns, '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^configmap\/(coredns|kube-dns) (configured|created) \(dry run\)$/m);
   assert.match(dry.stderr, new RegExp(`^\\+.*${ip.replace(/\./g, '\\.')}`, 'm'), 'the diff shows the new address');
-  const after = await c.kubectl(['get', 'configmap', '-n', 'kube-system', '-o', 'json', 'coredns']);
+  const after = await cluster().kubectl(['get', 'configmap', '-n', 'kube-system', '-o', 'json', 'coredns']);
   assert.is(after.stdout, before.stdout, '--dry-run wrote nothing');
   if (!DISPOSABLE) return;
 
@@ -111,10 +97,10 @@ test(`dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing
     assert.is(again.code, 0, again.stderr);
     assert.match(again.stdout, /unchanged$/m);
   } finally {
-    if (original !== undefined && !c.server) {
+    if (original !== undefined && !cluster().server) {
       const cm = await getJson(['configmap', 'coredns', '-n', 'kube-system']);
       cm.data.Corefile = original;
-      await c.kubectl(['replace', '-f', '-'], JSON.stringify(cm));
+      await cluster().kubectl(['replace', '-f', '-'], JSON.stringify(cm));
     }
   }
 });

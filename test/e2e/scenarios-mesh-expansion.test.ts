@@ -4,38 +4,28 @@
 // checked only where it is there.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cidrProblem } from '../../shared/istio/mesh-expansion.ts';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { ROOT, run } from '../helpers/run.ts';
+import { ROOT } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { scenarioSuite } from '../helpers/scenario.ts';
 
-const test = suite(`end-to-end scenarios: mesh expansion (${process.env.KUBECTL_VM_E2E_KUBECONFIG ? 'real cluster' : 'test API server'})`);
-let c: Cluster;
+const { test, cluster, vm } = scenarioSuite('end-to-end scenarios: mesh expansion');
 
-test.before(async () => {
-  c = await startCluster();
-});
-test.after(async () => {
-  await c.close();
-});
-
-const vm = (args: string[]) => run('kubectl', ['vm', ...args], { env: c.env });
 const fixture = (dir: string, f: string) => path.join(ROOT, 'test/fixtures', dir, f);
 const caFlags = (dir: string) => ['ca-cert', 'ca-key', 'root-cert', 'cert-chain'].flatMap((f) => [`--${f}`, fixture(dir, `${f}.pem`)]);
 
 test('plug in a CA: refused samples, created, unchanged, replaced only with --force; the key never printed', async () => {
-  const ns = await c.namespace('kvm-e2e-istio');
+  const ns = await cluster().namespace('kvm-e2e-istio');
   const sample = await vm(['ca-certs', 'create', ...caFlags('istio-sample-certs'), '--istio-namespace', ns]);
   assert.is(sample.code, 65);
   assert.match(sample.stderr, /refusing Istio's published sample certificates/);
-  assert.is((await c.kubectl(['get', 'secret', 'cacerts', '-n', ns])).code, 1, 'nothing created');
+  assert.is((await cluster().kubectl(['get', 'secret', 'cacerts', '-n', ns])).code, 1, 'nothing created');
 
   const created = await vm(['ca-certs', 'create', ...caFlags('ca-certs'), '--istio-namespace', ns]);
   assert.is(created.code, 0, created.stderr);
   assert.is(created.stdout, 'secret/cacerts created\n');
-  const got = await c.kubectl(['get', 'secret', 'cacerts', '-n', ns, '-o', 'json']);
+  const got = await cluster().kubectl(['get', 'secret', 'cacerts', '-n', ns, '-o', 'json']);
   const secret = JSON.parse(got.stdout);
   assert.is(secret.type, 'Opaque');
   assert.is(Buffer.from(secret.data['ca-key.pem'], 'base64').toString(), fs.readFileSync(fixture('ca-certs', 'ca-key.pem'), 'utf8'));
@@ -54,12 +44,12 @@ test('plug in a CA: refused samples, created, unchanged, replaced only with --fo
 });
 
 test("extract a service account's keys from istio.<sa>; without it, the pointer to workload-entry configure", async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const out = path.join(tempDir(), 'certs');
   const missing = await vm(['mesh-expansion', 'keys', '-n', ns, '--output-dir', out]);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /workload-entry configure/);
-  const made = await c.kubectl(['create', 'secret', 'generic', 'istio.default', '-n', ns, `--from-file=root-cert.pem=${fixture('ca-certs', 'root-cert.pem')}`, `--from-file=cert-chain.pem=${fixture('ca-certs', 'leaf-cert.pem')}`, `--from-file=key.pem=${fixture('ca-certs', 'leaf-key.pem')}`]);
+  const made = await cluster().kubectl(['create', 'secret', 'generic', 'istio.default', '-n', ns, `--from-file=root-cert.pem=${fixture('ca-certs', 'root-cert.pem')}`, `--from-file=cert-chain.pem=${fixture('ca-certs', 'leaf-cert.pem')}`, `--from-file=key.pem=${fixture('ca-certs', 'leaf-key.pem')}`]);
   assert.is(made.code, 0, made.stderr);
   const keys = await vm(['mesh-expansion', 'keys', '-n', ns, '--output-dir', out]);
   assert.is(keys.code, 0, keys.stderr);
@@ -69,20 +59,20 @@ test("extract a service account's keys from istio.<sa>; without it, the pointer 
 });
 
 test('cluster.env with the service range asked of the cluster, creating nothing', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const out = path.join(tempDir(), 'vm');
-  c.server?.clearRequests();
+  cluster().server?.clearRequests();
   const r = await vm(['mesh-expansion', 'cluster-env', '-n', ns, '--output-dir', out, '--inbound-ports', '8888', '--ingress-ip', '192.0.2.7']);
   assert.is(r.code, 0, r.stderr);
   const env = fs.readFileSync(path.join(out, 'cluster.env'), 'utf8');
   const cidrs = /^ISTIO_SERVICE_CIDR=(.+)$/m.exec(env)![1]!.split(',');
   for (const cidr of cidrs) assert.is(cidrProblem(cidr), undefined, cidr);
-  if (c.server) assert.equal(cidrs, ['10.96.0.0/16']);
+  if (cluster().server) assert.equal(cidrs, ['10.96.0.0/16']);
   assert.match(env, /^ISTIO_CP_AUTH=MUTUAL_TLS\n[^\n]+\nISTIO_INBOUND_PORTS=8888\nISTIO_SYSTEM_NAMESPACE=istio-system\n$/);
   assert.is(fs.readFileSync(path.join(out, 'hosts'), 'utf8'), '192.0.2.7 istio-citadel istio-pilot istio-pilot.istio-system\n');
-  const services = JSON.parse((await c.kubectl(['get', 'services', '-n', ns, '-o', 'json'])).stdout);
+  const services = JSON.parse((await cluster().kubectl(['get', 'services', '-n', ns, '-o', 'json'])).stdout);
   assert.equal(services.items, [], 'the probe was a dry run');
-  if (c.server) assert.ok(c.server.requests.filter((r) => r.method === 'POST').every((r) => r.query.dryRun === 'All'));
+  if (cluster().server) assert.ok(cluster().server!.requests.filter((r) => r.method === 'POST').every((r) => r.query.dryRun === 'All'));
 });
 
 test.run();

@@ -4,26 +4,15 @@
 // on a control plane or a load balancer. The SSH half is in sidecar-bootstrap-ssh.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { run } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { scenarioSuite } from '../helpers/scenario.ts';
 
-const test = suite(`sidecar-bootstrap scenarios (${process.env.KUBECTL_VM_E2E_KUBECONFIG ? 'real cluster' : 'test API server'})`);
-let c: Cluster;
+const { test, cluster, vm } = scenarioSuite('sidecar-bootstrap scenarios');
 
-test.before(async () => {
-  c = await startCluster();
-});
-test.after(async () => {
-  await c.close();
-});
-
-const vm = (args: string[]) => run('kubectl', ['vm', ...args], { env: c.env });
 async function create(yamlText: string) {
-  const r = await c.kubectl(['create', '-f', '-'], yamlText);
+  const r = await cluster().kubectl(['create', '-f', '-'], yamlText);
   assert.is(r.code, 0, r.stderr);
 }
 
@@ -76,17 +65,17 @@ spec:
 }
 
 test('a dry run reads and mints nothing; --output-dir writes a bundle whose token the cluster made', async () => {
-  const istioNs = await c.namespace('kvm-istio');
-  const ns = await c.namespace();
+  const istioNs = await cluster().namespace('kvm-istio');
+  const ns = await cluster().namespace();
   await meshIn(istioNs, ns);
-  c.server?.clearRequests();
+  cluster().server?.clearRequests();
   const dry = await vm(['sidecar-bootstrap', 'backend-vm', '-n', ns, '-i', istioNs, '--start-istio-proxy', '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, new RegExp(`^# workloadentry backend-vm\\.${ns}: would connect to ubuntu@10\\.0\\.0\\.5:22 \\(dry run\\)$`, 'm'));
   assert.match(dry.stdout, /^\[sftp\] \/etc\/istio-proxy\/istio-token \(mode 0600\): <token: not minted in a dry run>$/m);
   assert.match(dry.stdout, new RegExp(`--add-host istiod\\.${istioNs}\\.svc:192\\.0\\.2\\.20 `), 'the meshNetworks gateway');
   assert.not.match(dry.stdout + dry.stderr, /eyJ/);
-  if (c.server) assert.ok(c.server.requests.every((r) => r.method === 'GET'), 'a dry run only reads');
+  if (cluster().server) assert.ok(cluster().server!.requests.every((r) => r.method === 'GET'), 'a dry run only reads');
 
   const out = path.join(tempDir(), 'bundle');
   const o = await vm(['sidecar-bootstrap', 'backend-vm', '-n', ns, '-i', istioNs, '--output-dir', out, '--duration', '1h']);
@@ -102,7 +91,7 @@ test('a dry run reads and mints nothing; --output-dir writes a bundle whose toke
 });
 
 test('a WorkloadEntry that does not exist: exit 1 and how to list them', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const o = await vm(['sidecar-bootstrap', 'nope', '-n', ns, '--dry-run']);
   assert.is(o.code, 1);
   assert.match(o.stderr, new RegExp(`^error: workloadentry nope not found in namespace ${ns}\\nhint: list them with: kubectl get workloadentries -n ${ns}`, 'm'));

@@ -3,35 +3,19 @@
 // the request log is checked as well.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { run } from '../helpers/run.ts';
+import { scenarioSuite } from '../helpers/scenario.ts';
 
-const test = suite(`end-to-end scenarios (${process.env.KUBECTL_VM_E2E_KUBECONFIG ? 'real cluster' : 'test API server'})`);
-let c: Cluster;
-
-test.before(async () => {
-  c = await startCluster();
-});
-test.after(async () => {
-  await c.close();
-});
-
-const vm = (args: string[], input?: string) => run('kubectl', ['vm', ...args], { env: c.env, input });
-const getJson = async (args: string[]) => {
-  const r = await c.kubectl(['get', ...args, '-o', 'json']);
-  assert.is(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-};
+const { test, cluster, vm, getJson } = scenarioSuite('end-to-end scenarios');
 
 test('a VM service goes into the mesh and out again', async () => {
-  const ns = await c.namespace();
-  c.server?.clearRequests();
+  const ns = await cluster().namespace();
+  cluster().server?.clearRequests();
   const add = await vm(['add-to-mesh', 'external-service', 'vmhttp', '10.0.0.5', 'http:8080', 'tcp:9000', '-n', ns, '-l', 'app=vmhttp', '-s', 'vm-sa']);
   assert.is(add.code, 0, add.stderr);
   assert.is(add.stdout, `ServiceEntry "mesh-expansion-vmhttp.${ns}" has been created in the Istio service mesh for the external service "vmhttp"\nKubernetes Service "vmhttp.${ns}" has been created in the Istio service mesh for the external service "vmhttp"\n`);
-  if (c.server) assert.is(c.server.requests.length, 2, 'add-to-mesh sends two requests');
+  if (cluster().server) assert.is(cluster().server!.requests.length, 2, 'add-to-mesh sends two requests');
 
   const svc = await getJson(['service', 'vmhttp', '-n', ns]);
   assert.is(svc.metadata.labels['app.kubernetes.io/managed-by'], 'kubectl-vm');
@@ -47,8 +31,8 @@ test('a VM service goes into the mesh and out again', async () => {
 
   const remove = await vm(['remove-from-mesh', 'external-service', 'vmhttp', '-n', ns]);
   assert.is(remove.code, 0, remove.stderr);
-  assert.is((await c.kubectl(['get', 'service', 'vmhttp', '-n', ns])).code, 1);
-  assert.is((await c.kubectl(['get', 'serviceentries.networking.istio.io', 'mesh-expansion-vmhttp', '-n', ns])).code, 1);
+  assert.is((await cluster().kubectl(['get', 'service', 'vmhttp', '-n', ns])).code, 1);
+  assert.is((await cluster().kubectl(['get', 'serviceentries.networking.istio.io', 'mesh-expansion-vmhttp', '-n', ns])).code, 1);
 
   const gone = await vm(['remove-from-mesh', 'es', 'vmhttp', '-n', ns]);
   assert.is(gone.code, 0);
@@ -56,8 +40,8 @@ test('a VM service goes into the mesh and out again', async () => {
 });
 
 test('objects that kubectl-vm does not manage are neither taken over nor deleted', async () => {
-  const ns = await c.namespace();
-  const created = await c.kubectl(['create', '-n', ns, '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata:\n  name: legacy\nspec:\n  ports:\n  - name: http\n    port: 80\n');
+  const ns = await cluster().namespace();
+  const created = await cluster().kubectl(['create', '-n', ns, '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata:\n  name: legacy\nspec:\n  ports:\n  - name: http\n    port: 80\n');
   assert.is(created.code, 0, created.stderr);
   const add = await vm(['add-to-mesh', 'es', 'legacy', '10.0.0.5', 'http:80', '-n', ns]);
   assert.is(add.code, 1);
@@ -69,10 +53,10 @@ test('objects that kubectl-vm does not manage are neither taken over nor deleted
 });
 
 test('generate with --dry-run=client -o yaml, create with kubectl, and a re-run reports unchanged', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const yaml = await vm(['add-to-mesh', 'es', 'gitops', '10.0.0.9', 'grpc:9090', '-n', ns, '--dry-run=client', '-o', 'yaml']);
   assert.is(yaml.code, 0, yaml.stderr);
-  const created = await c.kubectl(['create', '-f', '-'], yaml.stdout);
+  const created = await cluster().kubectl(['create', '-f', '-'], yaml.stdout);
   assert.is(created.code, 0, created.stderr);
   assert.match(created.stdout, /service\/gitops created/);
   const again = await vm(['add-to-mesh', 'es', 'gitops', '10.0.0.9', 'grpc:9090', '-n', ns]);
@@ -81,18 +65,18 @@ test('generate with --dry-run=client -o yaml, create with kubectl, and a re-run 
 });
 
 test('--dry-run=server stores nothing', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const r = await vm(['add-to-mesh', 'es', 'dry', '10.0.0.7', 'http:80', '-n', ns, '--dry-run=server']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /\(server dry run\)$/m);
-  assert.is((await c.kubectl(['get', 'service', 'dry', '-n', ns])).code, 1);
+  assert.is((await cluster().kubectl(['get', 'service', 'dry', '-n', ns])).code, 1);
 });
 
 test('without -n the namespace comes from the kubeconfig context', async () => {
-  const ns = await c.namespace();
-  const kubeconfig = path.join(c.home, 'ctx-kubeconfig');
-  fs.copyFileSync(c.kubeconfig, kubeconfig);
-  const env = { ...c.env, KUBECONFIG: kubeconfig };
+  const ns = await cluster().namespace();
+  const kubeconfig = path.join(cluster().home, 'ctx-kubeconfig');
+  fs.copyFileSync(cluster().kubeconfig, kubeconfig);
+  const env = { ...cluster().env, KUBECONFIG: kubeconfig };
   assert.is((await run('kubectl', ['config', 'set-context', '--current', `--namespace=${ns}`], { env })).code, 0);
   const r = await run('kubectl', ['vm', 'add-to-mesh', 'es', 'ctxsvc', '10.0.0.8', 'http:80'], { env });
   assert.is(r.code, 0, r.stderr);
@@ -110,12 +94,12 @@ async function fakeIstio(ns: string): Promise<void> {
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: ns }, data: { 'root-cert.pem': 'E2E-ROOT' } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm-sa', namespace: ns } },
   ];
-  const r = await c.kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  const r = await cluster().kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
   assert.is(r.code, 0, r.stderr);
 }
 
 test('a WorkloadGroup is created, and a VM bundle generated from it with a real token', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   await fakeIstio(ns);
   const created = await vm(['workload-group', 'create', '--name', 'vmapp', '-n', ns, '-l', 'app=vmapp', '-p', 'http=8080', '-s', 'vm-sa', '--probe-http-get', '8080/ready', '--apply']);
   assert.is(created.code, 0, created.stderr);
@@ -126,7 +110,7 @@ test('a WorkloadGroup is created, and a VM bundle generated from it with a real 
   const again = await vm(['workload-group', 'create', '--name', 'vmapp', '-n', ns, '-l', 'app=vmapp', '-p', 'http=8080', '-s', 'vm-sa', '--probe-http-get', '8080/ready', '--apply']);
   assert.is(again.stdout, 'workloadgroup.networking.istio.io/vmapp unchanged\n');
 
-  const out = path.join(c.home, `bundle-${ns}`);
+  const out = path.join(cluster().home, `bundle-${ns}`);
   const r = await vm(['workload-entry', 'configure', '--name', 'vmapp', '-n', ns, '--istio-namespace', ns, '--output-dir', out, '--ingress-ip', '192.0.2.10', '--internal-ip', '10.0.0.5']);
   assert.is(r.code, 0, r.stderr);
   const env = fs.readFileSync(path.join(out, 'cluster.env'), 'utf8');
@@ -143,22 +127,22 @@ test('a WorkloadGroup is created, and a VM bundle generated from it with a real 
 });
 
 test('a fleet of WorkloadGroups by label, one bundle each', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   await fakeIstio(ns);
   for (const name of ['a', 'b', 'c']) {
     const r = await vm(['workload-group', 'create', '--name', name, '-n', ns, '-s', 'vm-sa', '--apply']);
     assert.is(r.code, 0, r.stderr);
   }
-  const labelled = await c.kubectl(['label', 'workloadgroups.networking.istio.io', 'a', 'b', '-n', ns, 'fleet=yes']);
+  const labelled = await cluster().kubectl(['label', 'workloadgroups.networking.istio.io', 'a', 'b', '-n', ns, 'fleet=yes']);
   assert.is(labelled.code, 0, labelled.stderr);
-  const out = path.join(c.home, `fleet-${ns}`);
+  const out = path.join(cluster().home, `fleet-${ns}`);
   const r = await vm(['workload-entry', 'configure', '-l', 'fleet=yes', '-n', ns, '--istio-namespace', ns, '--output-dir', out, '--ingress-ip', '192.0.2.10']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(fs.readdirSync(path.join(out, ns)).sort(), ['a', 'b']);
 });
 
 test('VM addresses behind a Service: register, register more, deregister, and clean up', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const slices = async () => (await getJson(['endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=mysqldb'])).items;
   const listed = async () => (await slices()).flatMap((s: any) => (s.endpoints ?? []).flatMap((e: any) => e.addresses)).sort();
 
@@ -184,11 +168,11 @@ test('VM addresses behind a Service: register, register more, deregister, and cl
   const last = await vm(['deregister', 'mysqldb', '10.138.0.14', '-n', ns, '--delete-service-when-empty']);
   assert.is(last.code, 0, last.stderr);
   assert.equal(await slices(), []);
-  assert.is((await c.kubectl(['get', 'service', 'mysqldb', '-n', ns])).code, 1);
+  assert.is((await cluster().kubectl(['get', 'service', 'mysqldb', '-n', ns])).code, 1);
 });
 
 test('register --endpoints-api=endpoints keeps a legacy Endpoints object, and deregister finds it', async () => {
-  const ns = await c.namespace();
+  const ns = await cluster().namespace();
   const reg = await vm(['register', 'vmhttp', '10.0.0.5,10.0.0.6', 'http:8080', '-n', ns, '--endpoints-api=endpoints']);
   assert.is(reg.code, 0, reg.stderr);
   const ep = await getJson(['endpoints', 'vmhttp', '-n', ns]);
