@@ -21,10 +21,18 @@ function executableFor(folder, catalogNames) {
   if (folder === 'vm') return 'kubectl-vm';
   const name = catalogNames.find((n) => n.replace(/ /g, '-') === folder);
   if (!name) throw new Error(`plugins/${folder} is not in shared/cli/catalog.ts`);
+  return executableOf(name);
+}
+
+/** kubectl's name for a command: "workload-entry configure" → kubectl-vm-workload_entry-configure. */
+export function executableOf(name) {
   return ['kubectl', 'vm', ...name.split(' ').map((w) => w.replace(/-/g, '_'))].join('-');
 }
 
-function catalogNames() {
+/** kubectl's completion hook for an executable: kubectl-vm-x → kubectl_complete-vm-x. */
+export const hookOf = (exe) => exe.replace(/^kubectl-/, 'kubectl_complete-');
+
+export function catalogNames() {
   const src = fs.readFileSync(path.join(root, 'shared/cli/catalog.ts'), 'utf8');
   return [...src.matchAll(/\{ name: '([^']+)'/g)].map((m) => m[1]);
 }
@@ -147,7 +155,7 @@ export async function buildAll({ quiet = false } = {}) {
   );
   // kubectl (≥ 1.26) completes the arguments of plugin kubectl-vm-x by running kubectl_complete-vm-x from PATH.
   for (const exe of [...built]) {
-    const hook = exe.replace(/^kubectl-/, 'kubectl_complete-');
+    const hook = hookOf(exe);
     fs.writeFileSync(path.join(dist, hook), completionHook(exe), { mode: 0o755 });
     fs.chmodSync(path.join(dist, hook), 0o755);
     built.push(hook);

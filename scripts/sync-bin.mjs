@@ -4,13 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { catalogNames, executableOf, hookOf } from './build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const src = fs.readFileSync(path.join(root, 'shared/cli/catalog.ts'), 'utf8');
-const names = [...src.matchAll(/\{ name: '([^']+)'/g)].map((m) => m[1]);
-const executables = ['kubectl-vm', ...names.map((n) => ['kubectl', 'vm', ...n.split(' ').map((w) => w.replace(/-/g, '_'))].join('-'))];
+const executables = ['kubectl-vm', ...catalogNames().map(executableOf)];
 const bin = {};
-for (const exe of [...executables, ...executables.map((e) => e.replace(/^kubectl-/, 'kubectl_complete-'))]) bin[exe] = `dist/${exe}`;
+for (const exe of [...executables, ...executables.map(hookOf)]) bin[exe] = `dist/${exe}`;
 const file = path.join(root, 'package.json');
 const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
 pkg.bin = bin;

@@ -5,11 +5,11 @@
 import { checkNamespace, checkServiceName } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
-import { ConflictError, UsageError } from '../../shared/errors.ts';
+import { UsageError } from '../../shared/errors.ts';
 import { endpointsAddresses, gatherAddresses, planSlices, sliceAddresses, type Endpoints } from '../../shared/istio/registration.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
-import { isConflict } from '../../shared/kube/errors.ts';
-import { describeRef, isManaged, refOf, type KubeObject } from '../../shared/kube/objects.ts';
+import { deleteChecked } from '../../shared/kube/ensure.ts';
+import { describeRef, isManaged, type KubeObject } from '../../shared/kube/objects.ts';
 import { checkOurEndpoints, deleteExactly, readRegistered, retryOnRace, writeSlicePlan } from '../../shared/kube/registration-store.ts';
 import { resourceName } from '../../shared/output/printer.ts';
 import type { DeregisterArgs } from './command.ts';
@@ -112,10 +112,5 @@ async function deleteServiceIfOurs(ctx: PluginContext, kube: KubeClient, namespa
     ctx.log.note(`${describeRef(ref)} is not managed by kubectl-vm, so it stays`);
     return undefined;
   }
-  try {
-    return (await kube.delete(refOf(live), { uid: live.metadata.uid })) ? live : undefined;
-  } catch (err) {
-    if (isConflict(err)) throw new ConflictError(`${describeRef(ref)} was replaced while we were removing it, so it was not deleted`, { hint: 'run the command again' });
-    throw err;
-  }
+  return (await deleteChecked(kube, { ...live, apiVersion: ref.apiVersion, kind: ref.kind })) ? live : undefined;
 }

@@ -56,7 +56,7 @@ export async function run(ctx: PluginContext, args: RegisterArgs): Promise<Resul
   // Everything is read and checked before the first write, so that a refusal leaves the cluster as it was.
   const live = await kube.get<LiveService>({ apiVersion: 'v1', kind: 'Service', name: f.name, namespace: f.namespace });
   const desired = buildRegisteredService(f);
-  const keepService = live !== undefined && checkService(ctx, f, live);
+  const keepService = live !== undefined && checkService(ctx, f, desired, live);
   let state = await readRegistered(kube, f.namespace, f.name);
   checkApiChoice(state, args.endpointsApi, f.namespace, f.name);
   const foreign = state.endpoints && !isManaged(state.endpoints) ? endpointsAddresses(state.endpoints) : [];
@@ -94,7 +94,7 @@ type ServiceOutcome = { object: KubeObject; outcome: Outcome | 'kept' };
  * Checks an existing Service: one with a selector is refused; someone else's is kept as it is (true) if its
  * ports are ours, refused otherwise; ours is updated (false), with a warning saying what changes.
  */
-function checkService(ctx: PluginContext, f: ServiceFields, live: LiveService): boolean {
+function checkService(ctx: PluginContext, f: ServiceFields, desired: KubeObject, live: LiveService): boolean {
   const selector = live.spec?.selector ?? {};
   if (Object.keys(selector).length) {
     throw new ConflictError(
@@ -114,7 +114,6 @@ function checkService(ctx: PluginContext, f: ServiceFields, live: LiveService): 
     return true;
   }
   if (changedPorts) ctx.log.warn(`the ports of Service ${f.namespace}/${f.name} change from ${showPorts(livePorts)} to ${showPorts(f.ports)}; every address registered with it serves the new ones`);
-  const desired = buildRegisteredService(f);
   const changes = [...changed('label', desired.metadata.labels, live.metadata.labels), ...changed('annotation', desired.metadata.annotations, live.metadata.annotations)];
   if (changes.length) ctx.log.warn(`Service ${f.namespace}/${f.name} changes: ${changes.join(', ')}`);
   return false;
