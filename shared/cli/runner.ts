@@ -16,7 +16,7 @@ import { paintFor, type Paint } from '../output/color.ts';
 import type { IO } from '../output/io.ts';
 import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
-import { createStep } from '../output/step.ts';
+import { createStep, stopSpinners, hasRealSize } from '../output/step.ts';
 import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
 import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
 
@@ -31,6 +31,7 @@ type AnyArgs = Partial<KubeArgs & OutputArgs & CommonArgs> & { [key: string]: un
 
 /** The entry point of every plugin executable. */
 export async function runPlugin(plugin: Plugin): Promise<void> {
+  endOnSignals();
   const selfDir = process.argv[1] ? path.dirname(fs.realpathSync(process.argv[1])) : undefined;
   const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd(), selfDir };
   process.exitCode = await execute(plugin, process.argv.slice(2), io);
@@ -60,6 +61,22 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     return asCliError(err).exitCode;
   } finally {
     session?.close();
+  }
+}
+
+/**
+ * Ctrl-C, `kill` and a closed terminal end every command at once, with the shell's code for the signal (130, 143,
+ * 129), whatever it waits for: a spinner, the network, an SSH server. Files are written synchronously, so a
+ * signal is handled between two writes, never inside one, and no temp file is left behind.
+ */
+function endOnSignals(): void {
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+  for (const signal of Object.keys(numbers)) {
+    process.once(signal, () => {
+      stopSpinners();
+      process.stderr.write(`error: interrupted by ${signal}\n`);
+      process.exit(128 + numbers[signal]!);
+    });
   }
 }
 
@@ -228,7 +245,9 @@ class Session {
     options: ExecuteOptions,
   ) {
     const dryRun: DryRun = args.dryRun ?? 'none';
-    const interactive = io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
+    // A terminal that reports no size (0×0 under `script`, `ssh -tt`, some CI pseudo-terminals) gets plain lines:
+    // ora would compute an infinite number of lines to clear, and never end.
+    const interactive = io.stderr.isTTY === true && hasRealSize(io.stderr) && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
     this.context = {
       log,
       dryRun,

@@ -32,17 +32,16 @@ test('--dry-run: the connection, the directory, every file with its size, the do
   assert.match(o.stdout, /--add-host istiod\.istio-system\.svc\.cluster\.local:192\.0\.2\.10 /);
 });
 
-test('a bare --dry-run and --dry-run=client are the same; --dry-run cannot be combined with an output flag', async () => {
+test('a bare --dry-run and --dry-run=client are the same; conflicting flags are refused before any request', async () => {
   const bare = await bootstrap(undefined, ['backend-vm', '-n', NS, '--dry-run'], { seed: seed(BACKEND) });
   const client = await bootstrap(undefined, ['backend-vm', '-n', NS, '--dry-run=client'], { seed: seed(BACKEND) });
   assert.is(bare.stdout, client.stdout);
   assert.not.match(bare.stdout, /docker/, 'no docker commands without --start-istio-proxy');
   for (const [args, message] of [
-    [['--dry-run', '--output-dir', 'x'], 'it is not possible to use --dry-run flag together with --output-dir'],
-    [['--dry-run', '--output-file', 'x.tgz'], 'it is not possible to use --dry-run flag together with --output-file'],
     [['--output-dir', 'x', '--output-file', 'x.tgz'], 'it is not possible to use --output-dir flag together with --output-file'],
     [['--all'], 'a WorkloadEntry name and --all cannot be combined'],
     [['-o', 'x.tgz'], '-o is not the archive flag here: kubectl vm uses -o for output formats'],
+    [['-o', 'yaml'], '-o yaml: sidecar-bootstrap copies files to VMs, it prints no Kubernetes objects, so it has no -o'],
     [['--duration', '1m'], 'invalid --duration "1m": it must be between 10 minutes and 2^32 seconds'],
   ] as const) {
     const o = await bootstrap(undefined, ['backend-vm', '-n', NS, ...args]);
