@@ -14,20 +14,17 @@ export interface FileToWrite {
 
 const PROBE_PREFIX = '.kubectl-vm-';
 
-/** The permission bits the process's umask would clear, read once (process.umask() with no argument is racy only with threads). */
-let umaskBits: number | undefined;
-function umask(): number {
-  if (umaskBits === undefined) {
-    umaskBits = process.umask(0o022);
-    process.umask(umaskBits);
-  }
-  return umaskBits;
+/** The permission bits the process's umask clears (read by setting it and back; no thread can see the moment). */
+function currentUmask(): number {
+  const bits = process.umask(0o022);
+  process.umask(bits);
+  return bits;
 }
 
 /** Creates a file with its mode; chmod only when the umask would have cleared some of the mode's bits. */
-function createFile(file: string, content: string | Buffer, mode: number): void {
+function createFile(file: string, content: string | Buffer, mode: number, umask: number): void {
   fs.writeFileSync(file, content, { mode, flag: 'wx' });
-  if ((mode & umask()) !== 0) fs.chmodSync(file, mode);
+  if ((mode & umask) !== 0) fs.chmodSync(file, mode);
 }
 
 function errnoOf(err: unknown): string | undefined {
@@ -62,7 +59,12 @@ function probeWritable(dir: string, flag: string, given: string): void {
 function nearestExisting(p: string): { at: string; stat: fs.Stats } {
   let at = path.resolve(p);
   for (;;) {
-    const stat = fs.statSync(at, { throwIfNoEntry: false });
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOTDIR') throw err;
+    }
     if (stat) return { at, stat };
     const up = path.dirname(at);
     if (up === at) throw new Error(`no existing ancestor of ${p}`);
@@ -123,7 +125,7 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
   try {
     const temp = path.join(staging, 'file');
     try {
-      createFile(temp, content, mode);
+      createFile(temp, content, mode, currentUmask());
       fs.renameSync(temp, abs);
     } catch (err) {
       throw pathError(flag, file, '', err);
@@ -166,7 +168,8 @@ export function writeDirectory(dir: string, files: FileToWrite[], flag = '--outp
 
 function writeFiles(root: string, files: FileToWrite[]): void {
   for (const d of subdirectories(files.map((f) => f.name))) fs.mkdirSync(path.join(root, d), { mode: 0o700 });
-  for (const f of files) createFile(path.join(root, f.name), f.content, f.mode);
+  const umask = currentUmask();
+  for (const f of files) createFile(path.join(root, f.name), f.content, f.mode, umask);
 }
 
 function writeNew(abs: string, files: FileToWrite[]): void {

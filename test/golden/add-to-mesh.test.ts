@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectGolden } from '../helpers/golden.ts';
 import { ROOT } from '../helpers/run.ts';
+import { missingPath } from '../helpers/tmp.ts';
 import { runCase, type Case } from '../helpers/transcript.ts';
 import { managedService, managedServiceEntry, namespace, plainService, plainServiceEntry } from '../helpers/builders.ts';
 
@@ -189,7 +190,7 @@ test('a namespace that does not exist says how to create it', async () => {
 });
 
 test('--dry-run=client -o yaml prints both objects and sends nothing, even without a kubeconfig', async () => {
-  const o = await golden('dry-run-client-yaml', ['es', 'vmhttp', '10.0.0.5', 'udp:5353', '--dry-run=client', '-o', 'yaml', '-n', 'vm'], { env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+  const o = await golden('dry-run-client-yaml', ['es', 'vmhttp', '10.0.0.5', 'udp:5353', '--dry-run=client', '-o', 'yaml', '-n', 'vm'], { env: { KUBECONFIG: missingPath('kubeconfig') } });
   assert.is(o.code, 0);
   assert.is(o.requests.length, 0);
   assert.match(o.stdout, /^kind: List$/m);
@@ -216,9 +217,9 @@ test('-o json prints what the API server returned; IPv6 endpoints and a custom c
 });
 
 test('no kubeconfig at all is exit 69 with a clear message', async () => {
-  const o = await golden('error-no-kubeconfig', ['es', 'vmhttp', '10.0.0.5', 'http:8080'], { env: { KUBECONFIG: undefined, HOME: '/nonexistent-home' } });
+  const o = await golden('error-no-kubeconfig', ['es', 'vmhttp', '10.0.0.5', 'http:8080'], { env: { KUBECONFIG: undefined, HOME: missingPath('home') } });
   assert.is(o.code, 69);
-  assert.match(o.stderr, /^error: no kubeconfig found: looked at \$KUBECONFIG \(unset\) and \/nonexistent-home\/\.kube\/config$/m);
+  assert.match(o.stderr, /^error: no kubeconfig found: looked at \$KUBECONFIG \(unset\) and \/\S+\/home\/\.kube\/config$/m);
 });
 
 test('unknown resource types and unknown flags are usage errors', async () => {
