@@ -228,7 +228,7 @@ test('unknown resource types and unknown flags are usage errors', async () => {
   assert.match(o.stderr, /^error: unknown resource type "vmhttp"$/m);
   const f = await golden('error-unknown-flag', ['es', 'vmhttp', '10.0.0.5', 'http:80', '--bogus']);
   assert.is(f.code, 64);
-  assert.match(f.stderr, /^error: unknown argument: bogus\nhint: see "kubectl vm add-to-mesh external-service --help"$/m);
+  assert.match(f.stderr, /^error: unknown flag: --bogus\nhint: see "kubectl vm add-to-mesh external-service --help"$/m);
 });
 
 test('--help names the command as kubectl vm add-to-mesh and has real examples', async () => {
