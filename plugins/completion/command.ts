@@ -19,7 +19,7 @@ export const completion = defineCommand<CompletionArgs>({
     const flags = y
       .positional('shell', {
         type: 'string',
-        coerce: oneOfArgument<CompletionTarget>('shell', [...SHELLS, 'kubectl-hook'], 'kubectl vm completes in bash, zsh and fish; e.g. source <(kubectl vm completion bash)'),
+        coerce: oneOfArgument<CompletionTarget>('shell', [...SHELLS, 'kubectl-hook']),
         describe: 'bash, zsh or fish: print that shell\'s script for kubectl-vm; kubectl-hook: link kubectl_complete-vm into --dir',
       })
       .option('dir', { ...stringFlag('Where kubectl-hook links kubectl_complete-vm (default: $KREW_ROOT/bin, else ~/.krew/bin)', FLAGS_GROUP) });

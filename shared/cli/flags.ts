@@ -67,12 +67,12 @@ export function oneOf<T extends string>(flag: string, allowed: readonly T[], fal
 }
 
 /** oneOf for a positional argument: the message names the argument (`shell "powershell"`), not a flag that does not exist. */
-export function oneOfArgument<T extends string>(what: string, allowed: readonly T[], hint?: string) {
+export function oneOfArgument<T extends string>(what: string, allowed: readonly T[]) {
   return withChoices(allowed, (v: unknown): T | undefined => {
     const value = lastWins(v);
     if (value === undefined) return undefined;
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    throw new UsageError(`unsupported ${what} "${value}": expected ${allowed.map((a) => `"${a}"`).join(', ')}`, hint ? { hint } : undefined);
+    throw new UsageError(`unsupported ${what} "${value}": expected ${allowed.map((a) => `"${a}"`).join(', ')}`);
   });
 }
 

@@ -66,17 +66,19 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
 }
 
 /**
- * Ctrl-C, `kill` and a closed terminal end every command at once, with the shell's code for the signal (130, 143,
- * 129), whatever it waits for: a spinner, the network, an SSH server. Files are written synchronously, so a
- * signal is handled between two writes, never inside one, and no temp file is left behind.
+ * Ctrl-C, `kill` and a closed terminal end every command at once, whatever it waits for (a spinner, the network,
+ * an SSH server), with the status a shell reports for the signal (130, 143, 129): the handler stops the spinners,
+ * says why, and raises the signal again with no handler left. Files are written synchronously, so the handler
+ * runs between two writes, never inside one, and no temp file is left behind (with no handler, the default
+ * action could kill the process in the middle of a write).
  */
 function endOnSignals(): void {
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-  for (const signal of Object.keys(numbers)) {
+  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       stopSpinners();
       process.stderr.write(`error: interrupted by ${signal}\n`);
-      process.exit(128 + numbers[signal]!);
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
     });
   }
 }
