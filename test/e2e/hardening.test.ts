@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { configMap, gatewayService, namespace, serviceAccount } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { DIST, run } from '../helpers/run.ts';
+import { DIST, ROOT, run } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { runCase } from '../helpers/transcript.ts';
 
@@ -122,6 +122,54 @@ test('§1: SIGTERM and SIGINT end a command waiting on a slow API server at once
       assert.ok(r.ms < 3000, `${signal} took ${r.ms} ms`);
       assert.match(r.stderr, new RegExp(`^error: interrupted by ${signal}$`, 'm'));
       assert.equal(fs.readdirSync(parent), [], 'no output directory, no temp file');
+    } finally {
+      await cluster.close();
+    }
+  }
+});
+
+test('§1: SIGTERM ends every command that talks to the cluster while it waits, with 143 and nothing written', async () => {
+  const commands: string[][] = [
+    ['add-to-mesh', 'es', 'vmhttp', '10.0.0.5', 'http:8080', '-n', 'bar'],
+    ['remove-from-mesh', 'es', 'vmhttp', '-n', 'bar'],
+    ['register', 'vmhttp', '10.0.0.5', '3306', '-n', 'bar'],
+    ['deregister', 'vmhttp', '10.0.0.5', '-n', 'bar'],
+    ['workload-group', 'create', '--name', 'wg', '-n', 'bar', '--apply'],
+    ['eastwest-gateway', '--network', 'n1', '--label-namespace'],
+    ['expose-istiod'],
+    ['ca-certs', 'create', ...['ca-cert', 'ca-key', 'root-cert', 'cert-chain'].flatMap((f) => [`--${f}`, path.join(ROOT, 'test/fixtures/ca-certs', `${f}.pem`)])],
+    ['mesh-expansion', 'keys', '-n', 'bar', '--output-dir', 'out'],
+    ['mesh-expansion', 'cluster-env', '--output-dir', 'out'],
+    ['expose-service', 'httpbin', '-n', 'bar'],
+    ['dns-stub'],
+    ['sidecar-bootstrap', 'vm1', '-n', 'bar', '--output-dir', 'out'],
+  ];
+  for (const command of commands) {
+    const cluster = await startCluster({ forceTestServer: true, seed: ISTIO() });
+    try {
+      cluster.server!.inject({ path: /./, latencyMs: 60_000, times: 1000 });
+      const cwd = tempDir();
+      const before = fs.readdirSync(cwd);
+      const child = spawn(path.join(DIST, 'kubectl-vm'), command, { env: cluster.env as NodeJS.ProcessEnv, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      const deadline = Date.now() + 15_000;
+      while (cluster.server!.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const label = command.join(' ');
+      if (cluster.server!.requests.length === 0) {
+        // A command refused before it asks the cluster anything has nothing to wait for.
+        const r = await closed;
+        assert.unreachable(`${label} sent no request: exit ${r.code} ${stderr}`);
+      }
+      const sent = Date.now();
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const r = await closed;
+      clearTimeout(killer);
+      assert.is(r.code ?? 128 + os.constants.signals[r.signal!], 143, `${label}: ${r.code} ${r.signal} ${stderr}`);
+      assert.ok(Date.now() - sent < 3000, `${label} took ${Date.now() - sent} ms`);
+      assert.equal(fs.readdirSync(cwd), before, `${label}: nothing written`);
     } finally {
       await cluster.close();
     }
