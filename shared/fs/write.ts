@@ -174,13 +174,16 @@ function writeFiles(root: string, files: FileToWrite[]): void {
 
 function writeNew(abs: string, files: FileToWrite[]): void {
   const parent = path.dirname(abs);
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, `${PROBE_PREFIX}${path.basename(abs)}.`));
+  // The parents of a new --output-dir are created (as mkdir -p would), and removed again if anything fails.
+  const firstMissing = fs.mkdirSync(parent, { recursive: true });
+  let staging: string | undefined;
   try {
+    staging = fs.mkdtempSync(path.join(parent, `${PROBE_PREFIX}${path.basename(abs)}.`));
     writeFiles(staging, files);
     fs.renameSync(staging, abs);
   } catch (err) {
-    fs.rmSync(staging, { recursive: true, force: true });
+    if (staging) fs.rmSync(staging, { recursive: true, force: true });
+    if (firstMissing) fs.rmSync(firstMissing, { recursive: true, force: true });
     throw err;
   }
 }
@@ -201,7 +204,7 @@ function writeInto(abs: string, files: FileToWrite[]): void {
     files.forEach((f, i) => {
       const target = path.join(abs, f.name);
       const backup = path.join(staging, `old-${i}`);
-      const had = fs.existsSync(target);
+      const had = fs.lstatSync(target, { throwIfNoEntry: false }) !== undefined;
       if (had) fs.renameSync(target, backup);
       done.push({ target, backup: had ? backup : undefined });
       fs.renameSync(path.join(staging, `new-${i}`), target);

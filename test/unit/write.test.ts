@@ -94,11 +94,11 @@ test('into an existing directory: a failure at any write, mkdir or rename leaves
   assert.equal(Object.keys(after).filter((k) => k.includes('.kubectl-vm-')), [], 'no temp left');
 });
 
-test('a new directory: a failure at any step leaves no directory and no temp file beside it', () => {
+test('a new directory (and its missing parents): a failure at any step leaves nothing, no temp file beside it', () => {
   for (const method of ['writeFileSync', 'mkdirSync', 'renameSync'] as const) {
     for (let nth = 1; ; nth++) {
       const parent = tempDir();
-      const dir = path.join(parent, 'out');
+      const dir = path.join(parent, 'new', 'parents', 'out');
       if (!failingAt(method, nth, () => writeDirectory(dir, FILES))) break;
       assert.equal(fs.readdirSync(parent), [], `${method} #${nth}`);
     }
