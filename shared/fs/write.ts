@@ -154,55 +154,104 @@ function subdirectories(names: string[]): string[] {
  * created (chmod only where the umask would clear bits).
  */
 export function writeDirectory(dir: string, files: FileToWrite[], flag = '--output-dir'): void {
-  const names = files.map((f) => f.name);
-  checkOutputDirectory(dir, names, flag);
-  const abs = path.resolve(dir);
+  checkOutputDirectory(dir, files.map((f) => f.name), flag);
+  const staged = stageDirectory(dir, flag);
   try {
-    if (!fs.existsSync(abs)) writeNew(abs, files);
-    else writeInto(abs, files);
-  } catch (err) {
+    staged.add(files);
+    staged.commit();
+  } finally {
+    staged.discard();
+  }
+}
+
+/** A directory written all or nothing, in parts (see writeDirectory). */
+export interface StagedDirectory {
+  /** Writes files into the staging directory; nothing of the target changes yet. */
+  add(files: FileToWrite[]): void;
+  /** Puts every file added so far in place, all or nothing. */
+  commit(): void;
+  /** Removes what is left of the staging directory (and parents made for it); call it in any case, after commit or instead of it. */
+  discard(): void;
+}
+
+/**
+ * writeDirectory for files that arrive in parts (a fleet's bundles, say), so that they need not all be held in
+ * memory at once: each part is written into the staging directory as it comes, and commit() puts them all in
+ * place at the end, as writeDirectory does. Errors name `dir` as the user gave it.
+ */
+export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirectory {
+  checkOutputDirectory(dir, [], flag);
+  const abs = path.resolve(dir);
+  const fail = (err: unknown): never => {
     if (err instanceof CliError) throw err;
     throw pathError(flag, dir, (err as Error).message.replace(/^[A-Z]+: /, ''), err);
-  }
-}
-
-function writeFiles(root: string, files: FileToWrite[]): void {
-  for (const d of subdirectories(files.map((f) => f.name))) fs.mkdirSync(path.join(root, d), { mode: 0o700 });
-  const umask = currentUmask();
-  for (const f of files) createFile(path.join(root, f.name), f.content, f.mode, umask);
-}
-
-function writeNew(abs: string, files: FileToWrite[]): void {
-  const parent = path.dirname(abs);
-  // The parents of a new --output-dir are created (as mkdir -p would), and removed again if anything fails.
-  const firstMissing = fs.mkdirSync(parent, { recursive: true });
-  let staging: string | undefined;
+  };
+  const existing = fs.existsSync(abs);
+  const parent = existing ? abs : path.dirname(abs);
+  // The parents of a new --output-dir are created (as mkdir -p would), and removed again unless committed.
+  let firstMissing: string | undefined;
+  let staging: string;
   try {
-    staging = fs.mkdtempSync(path.join(parent, `${PROBE_PREFIX}${path.basename(abs)}.`));
-    writeFiles(staging, files);
-    fs.renameSync(staging, abs);
+    firstMissing = existing ? undefined : fs.mkdirSync(parent, { recursive: true });
+    staging = fs.mkdtempSync(path.join(parent, existing ? PROBE_PREFIX : `${PROBE_PREFIX}${path.basename(abs)}.`));
   } catch (err) {
-    if (staging) fs.rmSync(staging, { recursive: true, force: true });
     if (firstMissing) fs.rmSync(firstMissing, { recursive: true, force: true });
-    throw err;
+    return fail(err);
   }
+  const names: string[] = [];
+  const made = new Set<string>();
+  let committed = false;
+  const umask = currentUmask();
+  return {
+    add(files) {
+      try {
+        for (const f of files) {
+          // A new directory is built as it will be; into an existing one, files wait under plain numbers.
+          const rel = existing ? `new-${names.length}` : f.name;
+          if (!existing) {
+            for (const d of subdirectories([f.name])) {
+              if (made.has(d)) continue;
+              fs.mkdirSync(path.join(staging, d), { mode: 0o700 });
+              made.add(d);
+            }
+          }
+          createFile(path.join(staging, rel), f.content, f.mode, umask);
+          names.push(f.name);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    },
+    commit() {
+      if (existing) checkOutputDirectory(dir, names, flag);
+      try {
+        if (existing) swapInto(abs, staging, names);
+        else fs.renameSync(staging, abs);
+        committed = true;
+      } catch (err) {
+        fail(err);
+      }
+    },
+    discard() {
+      fs.rmSync(staging, { recursive: true, force: true });
+      if (!committed && firstMissing) fs.rmSync(firstMissing, { recursive: true, force: true });
+    },
+  };
 }
 
-function writeInto(abs: string, files: FileToWrite[]): void {
-  const staging = fs.mkdtempSync(path.join(abs, PROBE_PREFIX));
+/** Renames staging/new-<i> over dir/<names[i]>, each replaced file kept aside; on failure everything goes back. */
+function swapInto(abs: string, staging: string, names: string[]): void {
   const createdDirs: string[] = [];
   const done: { target: string; backup?: string }[] = [];
   try {
-    const incoming = files.map((f, i) => ({ ...f, name: `new-${i}` }));
-    writeFiles(staging, incoming);
-    for (const d of subdirectories(files.map((f) => f.name))) {
+    for (const d of subdirectories(names)) {
       const p = path.join(abs, d);
       if (fs.existsSync(p)) continue;
       fs.mkdirSync(p, { mode: 0o700 });
       createdDirs.push(p);
     }
-    files.forEach((f, i) => {
-      const target = path.join(abs, f.name);
+    names.forEach((name, i) => {
+      const target = path.join(abs, name);
       const backup = path.join(staging, `old-${i}`);
       const had = fs.lstatSync(target, { throwIfNoEntry: false }) !== undefined;
       if (had) fs.renameSync(target, backup);
@@ -215,13 +264,11 @@ function writeInto(abs: string, files: FileToWrite[]): void {
         if (d.backup) fs.renameSync(d.backup, d.target);
         else fs.rmSync(d.target, { force: true });
       } catch {
-        // Best effort: the error below still names the directory.
+        // Best effort: the error still names the directory.
       }
     }
     for (const d of createdDirs.reverse()) fs.rmSync(d, { recursive: true, force: true });
     throw err;
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
   }
   // Last, once everything is in: the directory holds secrets, so only its owner may read it.
   try {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CliError } from '../../shared/errors.ts';
-import { checkOutputDirectory, checkOutputFile, writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
+import { checkOutputDirectory, checkOutputFile, stageDirectory, writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const test = suite('shared/fs/write');
@@ -153,6 +153,27 @@ test('an archive: no missing parent is created; a directory is not a file name',
   writeFileAtomic(path.join(parent, 'b.tgz'), 'archive', 0o600, '--bundle');
   assert.equal(fs.readdirSync(parent), ['b.tgz'], 'no temp left beside it');
   assert.is(fs.statSync(path.join(parent, 'b.tgz')).mode & 0o777, 0o600);
+});
+
+test('stageDirectory: parts added one by one land together on commit; discard without commit leaves nothing', () => {
+  for (const existing of [false, true]) {
+    const dir = existing ? existingDir() : path.join(tempDir(), 'a', 'out');
+    const before = existing ? snapshot(dir) : undefined;
+    const abandoned = stageDirectory(dir);
+    abandoned.add(FILES.slice(0, 2));
+    abandoned.discard();
+    if (before) assert.equal(snapshot(dir), before);
+    else assert.equal(fs.readdirSync(path.dirname(path.dirname(dir))), [], 'the parent made for it is gone too');
+    const staged = stageDirectory(dir);
+    staged.add(FILES.slice(0, 2));
+    assert.is(fs.existsSync(path.join(dir, 'istio-token')), false, 'nothing in place before commit');
+    staged.add(FILES.slice(2));
+    staged.commit();
+    staged.discard();
+    const after = snapshot(dir);
+    for (const f of FILES) assert.is(after[f.name], `file ${f.mode.toString(8)} ${f.content}`, f.name);
+    assert.equal(Object.keys(after).filter((k) => k.includes('.kubectl-vm-')), []);
+  }
 });
 
 test('issue 13: each directory is made once, and a file is chmod-ed only when the umask would clear its mode', () => {
