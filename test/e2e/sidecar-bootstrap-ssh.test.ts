@@ -58,7 +58,7 @@ test.before.each(() => {
   cluster.server!.clearRequests();
 });
 
-test('the happy path: the files with their modes in proxy-config-dir, then docker rm and docker run as the dry run said', async () => {
+test('B24, B27: the happy path: the files, over SFTP, with their modes in proxy-config-dir, then docker rm and docker run as the dry run said', async () => {
   await seed([vm('backend-vm')]);
   trustHost(hostLine());
   const dry = await bootstrap(['backend-vm', '--start-istio-proxy', '--dry-run']);
@@ -95,7 +95,7 @@ test('the happy path: the files with their modes in proxy-config-dir, then docke
   );
 });
 
-test('host-key safety: without --start-istio-proxy only the files are copied; a hashed known_hosts entry is trusted too', async () => {
+test('host-key safety (B23): without --start-istio-proxy only the files are copied; a hashed known_hosts entry is trusted too', async () => {
   await seed([vm('copy-only')]);
   trustHost(hostLine());
   execFileSync('ssh-keygen', ['-H', '-f', knownHosts()], { stdio: 'ignore' });
@@ -106,7 +106,7 @@ test('host-key safety: without --start-istio-proxy only the files are copied; a 
   assert.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'copy-only', 'istio-proxy', 'istio-token')));
 });
 
-test('host-key safety: an unknown host key is refused with its fingerprint and the line that trusts it; that line works', async () => {
+test('host-key safety (B23): an unknown host key is refused with its fingerprint and the line that trusts it; that line works', async () => {
   await seed([vm('unknown-host')]);
   const o = await bootstrap(['unknown-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
   assert.is(o.code, 77, o.stderr);
@@ -124,7 +124,7 @@ test('host-key safety: an unknown host key is refused with its fingerprint and t
   assert.match(ignored.stderr, /warning: --ignore-host-keys/);
 });
 
-test('host-key safety: a changed host key is refused, naming the known_hosts line and how to replace it', async () => {
+test('host-key safety (B23): a changed host key is refused, naming the known_hosts line and how to replace it', async () => {
   await seed([vm('changed-host')]);
   trustHost(hostLine(sshd.otherHostPublicKey));
   const o = await bootstrap(['changed-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
@@ -135,7 +135,7 @@ test('host-key safety: a changed host key is refused, naming the known_hosts lin
   assert.not.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'changed-host')));
 });
 
-test('host-key safety: a host key marked @revoked is refused even where another line trusts it; nothing is copied or started', async () => {
+test('host-key safety (B23): a host key marked @revoked is refused even where another line trusts it; nothing is copied or started', async () => {
   await seed([vm('revoked-host')]);
   const file = knownHosts();
   for (const revokedLine of [`@revoked ${hostLine()}`, `@revoked * ${sshd.hostPublicKey}`]) {
@@ -165,7 +165,7 @@ test('a key the VM does not accept: exit 77, naming the key tried', async () => 
   assert.match(o.stderr, new RegExp(`^error: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} refused the login of ${sshd.user}: tried the key ${sshd.otherKey}$`, 'm'));
 });
 
-test('the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypted key without a terminal fails clearly; the agent works', async () => {
+test('B27: the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypted key without a terminal fails clearly; the agent works', async () => {
   await seed([vm('default-key')]);
   trustHost(hostLine());
   const ssh = path.join(cluster.home, '.ssh');
@@ -198,7 +198,7 @@ test('the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypt
   }
 });
 
-test('--dry-run mints no token, connects nowhere and prints no secret', async () => {
+test('B22: --dry-run mints no token, connects nowhere and prints no secret', async () => {
   await seed([vm('dry-vm')]);
   const o = await bootstrap(['dry-vm', '--start-istio-proxy', '--dry-run', '--ssh-key', '/nonexistent/key']);
   assert.is(o.code, 0, o.stderr);
@@ -212,7 +212,7 @@ test('--dry-run mints no token, connects nowhere and prints no secret', async ()
   assert.not.ok(fs.existsSync(dir));
 });
 
-test('--all over three VMs, one at a closed port: a result table, the others done, exit 1', async () => {
+test('B26: --all over three VMs, one at a closed port: a result table, the others done, exit 1', async () => {
   const closed = await freePort();
   const fleet = 'fleet';
   const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: fleet } });
@@ -267,7 +267,7 @@ test('a failed docker run on the VM: the result table gives docker\'s message, t
   assert.match(alone.stderr, new RegExp(`^hint: the user ${sshd.user} must be able to run docker without sudo; see the command with --dry-run$`, 'm'));
 });
 
-test('--output-file: the archive holds etc/ and bin/ with their modes, and its start script runs from anywhere', async () => {
+test('B24: --output-file: the archive (0600) holds etc/ and bin/ with their modes, and its start script runs from anywhere', async () => {
   await seed([vm('archived')]);
   const out = path.join(tempDir(), 'archived.tgz');
   const o = await bootstrap(['archived', '--output-file', out, '--start-istio-proxy']);
