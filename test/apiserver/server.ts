@@ -98,6 +98,8 @@ interface ArmedFault extends Fault {
 export class TestApiServer {
   readonly registry: Registry;
   readonly requests: RecordedRequest[] = [];
+  /** Cluster IPs this server chose (not those a seed or a request asked for), for scrubbing transcripts. */
+  readonly allocatedClusterIPs: string[] = [];
   readonly token: string | null;
   url = '';
   private readonly server: https.Server;
@@ -551,6 +553,7 @@ export class TestApiServer {
         do ip = `${SERVICE_CIDR.base[0]}.${SERVICE_CIDR.base[1]}.${1 + crypto.randomInt(254)}.${1 + crypto.randomInt(254)}`;
         while (used.has(ip));
         spec.clusterIP = ip;
+        this.allocatedClusterIPs.push(ip);
       }
       spec.clusterIPs ??= [spec.clusterIP];
       if (spec.clusterIP !== 'None') {
