@@ -22,8 +22,11 @@ export interface Sshd {
   otherHostPublicKey: string;
   /** Where the fake docker appends one line per call: its arguments, space-separated. */
   dockerLog: string;
-  /** Makes the fake docker fail with this stderr line (or succeed again with undefined). */
-  failDocker(stderr?: string): void;
+  /**
+   * Makes the fake docker exit 125 with this stderr line whenever its arguments contain `when` (by default
+   * `run -d`: the start, not the `rm` before it), or succeed again with undefined.
+   */
+  failDocker(stderr?: string, when?: string): void;
   close(): Promise<void>;
 }
 
@@ -55,9 +58,10 @@ export async function startSshd(): Promise<Sshd> {
   fs.mkdirSync(bin);
   const dockerLog = path.join(dir, 'docker.log');
   const failFile = path.join(dir, 'docker.fail');
+  const failWhen = path.join(dir, 'docker.fail-when');
   fs.writeFileSync(
     path.join(bin, 'docker'),
-    `#!/bin/sh\necho "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then cat '${failFile}' >&2; exit 125; fi\ncase "$1" in run) echo 0123456789ab ;; rm) echo "$3" ;; esac\n`,
+    `#!/bin/sh\necho "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then case "$*" in *"$(cat '${failWhen}')"*) cat '${failFile}' >&2; exit 125 ;; esac; fi\ncase "$1" in run) echo 0123456789ab ;; rm) echo "$3" ;; esac\n`,
     { mode: 0o755 },
   );
   fs.writeFileSync(path.join(dir, 'authorized_keys'), `environment="PATH=${bin}:/usr/local/bin:/usr/bin:/bin" ${clientPublic}\n`, { mode: 0o600 });
@@ -106,7 +110,11 @@ export async function startSshd(): Promise<Sshd> {
       hostPublicKey,
       otherHostPublicKey,
       dockerLog,
-      failDocker: (stderr) => (stderr === undefined ? fs.rmSync(failFile, { force: true }) : fs.writeFileSync(failFile, stderr + '\n')),
+      failDocker: (stderr, when = 'run -d') => {
+        if (stderr === undefined) return fs.rmSync(failFile, { force: true });
+        fs.writeFileSync(failWhen, when);
+        fs.writeFileSync(failFile, stderr + '\n');
+      },
       close: () =>
         new Promise((resolve) => {
           if (child.exitCode !== null) return resolve();
