@@ -65,4 +65,35 @@ test('every dependency with an install script is allowed or denied in allowScrip
   assert.is(pkg.allowScripts.esbuild, true);
 });
 
+const LINT = ['--config', 'package.json', '--configPointer', '/markdownlint-cli2'];
+const lint = (files: string[]) => run(process.execPath, [path.join(ROOT, 'node_modules/markdownlint-cli2/markdownlint-cli2-bin.mjs'), ...LINT, ...files]);
+
+test('markdownlint passes on every Markdown file, with the config in package.json (as `npm run lint` runs it)', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  assert.ok(pkg.scripts.lint.includes(LINT.join(' ')), 'npm run lint uses the same config');
+  const r = await lint(['**/*.md', '#node_modules', '#dist']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr + r.stdout, /Linting: [1-9]\d* file/);
+});
+
+test('the lint catches what broke the README: an unclosed fence, a paragraph glued to a table', async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'bad.md'), '# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\nglued\n\n```sh\nkubectl vm dns-stub\n\n## next\n\n```\nkubectl vm x\n```\n\ntext\n');
+  const bin = path.join(ROOT, 'node_modules/markdownlint-cli2/markdownlint-cli2-bin.mjs');
+  const r = await run(process.execPath, [bin, '--config', path.join(ROOT, 'package.json'), '--configPointer', '/markdownlint-cli2', 'bad.md'], { cwd: dir });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /bad\.md:6:\d+ error MD056/, 'the paragraph glued to the table');
+  assert.match(r.stderr, /bad\.md:13 error MD031/, 'the fence that should have closed the block');
+});
+
+test('the README renders as meant: every fence is closed, so no heading is inside a code block', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').split('\n');
+  let open = 0;
+  for (const [i, line] of readme.entries()) {
+    if (/^```/.test(line)) open = open ? 0 : i + 1;
+    else if (open && /^#{1,6} /.test(line)) assert.unreachable(`line ${i + 1} (${line}) is inside the code block opened on line ${open}`);
+  }
+  assert.is(open, 0, `the code block opened on line ${open} is never closed`);
+});
+
 test.run();
