@@ -170,7 +170,7 @@ test('standalone mode prints a kubeconfig path that kubectl can use', async () =
     });
     const r = await run('kubectl', ['get', 'services', '-n', 'istio-system', '-o', 'name'], { env: { PATH: process.env.PATH, HOME: tempDir(), KUBECONFIG: kubeconfig } });
     assert.is(r.code, 0, r.stderr);
-    assert.is(r.stdout, 'service/istio-eastwestgateway\nservice/istiod\n');
+    assert.is(r.stdout, 'service/istio-eastwestgateway\nservice/istio-ingressgateway\nservice/istiocoredns\nservice/istiod\n');
   } finally {
     child.kill('SIGTERM');
   }

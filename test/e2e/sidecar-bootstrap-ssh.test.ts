@@ -5,16 +5,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
 import { meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { DIST, run, runPlugin, type RunResult } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const test = suite('sidecar-bootstrap over SSH');
+const test = suiteNeeding('sidecar-bootstrap over SSH', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 const EXE = 'kubectl-vm-sidecar_bootstrap';
 const NS = 'vm';
 let sshd: Sshd;
@@ -298,8 +298,4 @@ test('the executable needs no node_modules: copied elsewhere, it connects withou
   }
 });
 
-if (!SSHD) {
-  console.log('sidecar-bootstrap over SSH: SKIPPED, sshd not found (apt-get install openssh-server; .ci/run installs it)');
-} else {
-  test.run();
-}
+test.run();
