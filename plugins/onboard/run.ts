@@ -15,6 +15,7 @@ import type { KubeClient } from '../../shared/kube/client.ts';
 import { parseGatewayService } from '../../shared/kube/gateway.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
+import { fleetResult, type VmOutcome } from '../../shared/output/fleet.ts';
 import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
 import { resolveHost, type SshConfigLookup } from '../../shared/ssh/config.ts';
 import { SshSession, type HostKeyPolicy } from '../../shared/ssh/session.ts';
@@ -242,36 +243,16 @@ export async function run(ctx: PluginContext, args: OnboardArgs): Promise<Result
     report(failed ? `${plans.length - failed} of ${plans.length} VMs onboarded, ${failed} failed` : `${plans.length} VM${plans.length > 1 ? 's' : ''} onboarded into ${o.namespace}/${o.group}`);
     return out;
   });
-  for (const x of outcomes) {
-    if (!x.error) continue;
-    ctx.log.info(`error: ${x.vm}: ${x.error.message}`);
-    for (const d of x.error.details) ctx.log.info(`  ${d}`);
-    if (x.error.hint) ctx.log.info(`hint: ${x.error.hint}`);
-  }
-  if (outcomes.some((x) => x.result === 'skipped')) ctx.log.note('VMs were skipped after the first failure; --continue-on-error works through all of them');
-  const failed = outcomes.some((x) => x.error || x.result === 'skipped');
-  if (!failed && fleet) ctx.log.note(`check them with: kubectl get secrets -n ${o.namespace} -l kubectl-vm.io/group=${o.group}`);
-  return { summary: resultTable(outcomes), exitCode: failed ? ExitCode.general : ExitCode.ok };
+  const result = fleetResult(ctx.log, outcomes);
+  if (result.exitCode === ExitCode.ok && fleet) ctx.log.note(`the VMs' records: kubectl get secrets -n ${o.namespace} -l kubectl-vm.io/group=${o.group}`);
+  return result;
 }
 
 async function loadSshConfig(ctx: PluginContext): Promise<(host: string) => SshConfigLookup> {
   return (host) => resolveHost(ctx, host);
 }
 
-interface Outcome {
-  vm: string;
-  address: string;
-  result: string;
-  error?: CliError;
-  ms: number;
-}
-
-/** VM, ADDRESS, RESULT and TIME, as kubectl prints its tables. */
-function resultTable(rows: Outcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.vm, r.address, r.error ? `failed: ${r.error.message}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
-  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join('').trimEnd());
-}
+type Outcome = VmOutcome;
 
 // ---------------------------------------------------------------------------------------------------------------
 // One VM

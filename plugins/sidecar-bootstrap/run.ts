@@ -32,6 +32,7 @@ import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../..
 import type { KubeObject } from '../../shared/kube/objects.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
+import { fleetResult, type VmOutcome } from '../../shared/output/fleet.ts';
 import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
 import { SshSession } from '../../shared/ssh/session.ts';
 import type { SidecarBootstrapArgs } from './command.ts';
@@ -299,13 +300,7 @@ async function writeOffline({ ctx, args, o, plans, rootCert, tokenFor }: Job): P
 // ---------------------------------------------------------------------------------------------------------------
 // SSH delivery
 
-interface Outcome {
-  id: string;
-  address: string;
-  result: string;
-  error?: CliError;
-  ms: number;
-}
+type Outcome = VmOutcome;
 
 async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promise<Result> {
   const hostKeys = hostKeyPolicy(ctx, args.ignoreHostKeys === true);
@@ -352,17 +347,17 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     const out = await mapLimit(plans, o.concurrency, async (p): Promise<Outcome> => {
       if ('error' in p) {
         if (!args.continueOnError) stop = true;
-        return { id: p.id, address: '-', result: 'failed', error: p.error, ms: 0 };
+        return { vm: p.id, address: '-', result: 'failed', error: p.error, ms: 0 };
       }
       const address = `${p.settings.sshUser}@${p.settings.sshHost}:${p.settings.sshPort}`;
-      if (stop) return { id: p.id, address, result: 'skipped', ms: 0 };
+      if (stop) return { vm: p.id, address, result: 'skipped', ms: 0 };
       const started = ctx.now().getTime();
       try {
         const result = await one(p);
-        return { id: p.id, address, result: `ok: ${result}`, ms: ctx.now().getTime() - started };
+        return { vm: p.id, address, result: `ok: ${result}`, ms: ctx.now().getTime() - started };
       } catch (err) {
         if (!args.continueOnError) stop = true;
-        return { id: p.id, address, result: 'failed', error: asCliError(err), ms: ctx.now().getTime() - started };
+        return { vm: p.id, address, result: 'failed', error: asCliError(err), ms: ctx.now().getTime() - started };
       } finally {
         report(`Bootstrapping ${plans.length} VMs over SSH: ${++done} done`);
       }
@@ -371,20 +366,6 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     report(`${plans.length - failed} of ${plans.length} VMs bootstrapped`);
     return out;
   });
-  for (const x of outcomes) {
-    if (!x.error) continue;
-    ctx.log.info(`error: ${x.id}: ${x.error.message}`);
-    for (const d of x.error.details) ctx.log.info(`  ${d}`);
-    if (x.error.hint) ctx.log.info(`hint: ${x.error.hint}`);
-  }
-  if (outcomes.some((x) => x.result === 'skipped')) ctx.log.note('VMs were skipped after the first failure; --continue-on-error works through all of them');
-  const failed = outcomes.some((x) => x.error || x.result === 'skipped');
-  return { summary: resultTable(outcomes), exitCode: failed ? ExitCode.general : ExitCode.ok };
+  return fleetResult(ctx.log, outcomes);
 }
 
-/** VM, ADDRESS, RESULT and TIME, as kubectl prints its tables. */
-function resultTable(rows: Outcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.id, r.address, r.error ? `failed: ${r.error.message.replace(`${r.id}: `, '')}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
-  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join(''));
-}

@@ -100,7 +100,14 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
   if (l.address) return { address: l.address, isHostname: !isIPAddress(l.address), source: '--gateway-address' };
   const tried: string[] = [];
   const fromService = async (name: string, namespace: string, source: string): Promise<VmGateway | undefined> => {
-    const svc = await kube.get<LookupService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
+    let svc: LookupService | undefined;
+    try {
+      svc = await kube.get<LookupService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
+    } catch (err) {
+      // B7: a lookup that fails is said, not taken for "absent".
+      const e = err as CliError;
+      throw new CliError(`cannot read the gateway Service ${namespace}/${name}: ${e.message}`, e.exitCode ?? ExitCode.general, { hint: e.hint, cause: e });
+    }
     if (!svc) {
       tried.push(`${source}: service ${namespace}/${name} does not exist`);
       return undefined;
@@ -171,6 +178,7 @@ export async function gatewayIp(ctx: Pick<PluginContext, 'log' | 'lookup'>, gw: 
     throw new UnreachableError(`cannot resolve ${gw.address}, the address of the gateway (${gw.source}): ${(err as Error).message}`, { hint: 'pass --gateway-address <ip>' });
   }
   if (!addresses[0]) throw new UnreachableError(`${gw.address}, the address of the gateway (${gw.source}), resolves to nothing`, { hint: 'pass --gateway-address <ip>' });
-  ctx.log.note(`the gateway (${gw.source}) has the hostname ${gw.address}; hosts uses its address ${addresses[0]}, which can change`);
+  const what = gw.service ? `the load balancer of ${gw.service.namespace}/${gw.service.name}` : `the gateway (${gw.source})`;
+  ctx.log.note(`${what} has the hostname ${gw.address}; hosts uses its address ${addresses[0]}, which can change`);
   return addresses[0];
 }
