@@ -28,11 +28,15 @@ import {
 } from '../../shared/istio/sidecar-bootstrap.ts';
 import { ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
+import { findVmGateway, parseGatewayService } from '../../shared/kube/gateway.ts';
 import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
-import type { KubeObject } from '../../shared/kube/objects.ts';
-import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import { fleetResult, type VmOutcome } from '../../shared/output/fleet.ts';
+import { SshDelivery } from '../../shared/vm/deliver/ssh.ts';
+import { PROXY_USER, SIDECAR_ENV, STATE_DIR, systemdLayout } from '../../shared/vm/layout.ts';
+import type { Runtime } from '../../shared/vm/record.ts';
+import { chownForProxy } from '../../shared/vm/runtime/docker.ts';
+import { preflightError, systemdCommands } from '../../shared/vm/runtime/systemd.ts';
 import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
 import { SshSession } from '../../shared/ssh/session.ts';
 import type { SidecarBootstrapArgs } from './command.ts';
@@ -49,6 +53,7 @@ interface Options {
   concurrency: number;
   istioNamespace: string;
   fleet: boolean;
+  runtime: Runtime;
 }
 
 /** Every flag checked before the first request, with tctl's rules on what cannot be combined (§2.1). */
@@ -85,6 +90,7 @@ export function checkOptions(args: SidecarBootstrapArgs): Options {
     concurrency,
     istioNamespace: checkNamespace(args.istioNamespace),
     fleet: !args.workloadentry,
+    runtime: checkRuntime(args.runtime),
   };
 }
 
@@ -130,40 +136,27 @@ function yamlMap(text: string | undefined, what: string): Record<string, unknown
   }
 }
 
-type Service = KubeObject & { spec?: { ports?: { port: number }[] }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } };
-
-/** The mesh-expansion gateway (§2.3 step 6): meshNetworks, then meshConfig.ingressService, then istio-ingressgateway. */
-async function findGateway(kube: KubeClient, istioNamespace: string, meshConfig: Record<string, unknown>, meshNetworks: Record<string, unknown>, values: InjectorValues): Promise<Gateway> {
-  const networks = (meshNetworks.networks ?? {}) as Record<string, { gateways?: { registryServiceName?: string; address?: string }[] }>;
-  const gw = values.global?.network ? networks[values.global.network]?.gateways?.[0] : undefined;
-  if (gw?.address) return { address: gw.address, isHostname: !isIPAddress(gw.address) };
-  let name = 'istio-ingressgateway';
-  let namespace = istioNamespace;
-  let from = `the default gateway`;
-  if (gw?.registryServiceName) {
-    [name, namespace = istioNamespace] = gw.registryServiceName.split('.') as [string, string?];
-    from = `meshNetworks network ${values.global!.network}`;
-  } else if (typeof meshConfig.ingressService === 'string' && meshConfig.ingressService) {
-    name = meshConfig.ingressService;
-    from = 'meshConfig.ingressService';
-  }
-  const svc = await kube.get<Service>({ apiVersion: 'v1', kind: 'Service', name, namespace });
-  if (!svc) {
-    throw new CliError(`the mesh-expansion gateway service ${namespace}/${name} (${from}) does not exist`, ExitCode.general, {
-      hint: `install a gateway that exposes port ${GATEWAY_PORT} to the VMs (e.g. istio-ingressgateway with the mesh-expansion ports)`,
-    });
-  }
-  if (!svc.spec?.ports?.some((p) => p.port === GATEWAY_PORT)) {
-    throw new CliError(`the gateway service ${namespace}/${name} has no port ${GATEWAY_PORT}, which the VMs reach istiod through`, ExitCode.general, {
+/**
+ * The mesh-expansion gateway (§2.3 step 6), from the lookup every command shares (meshNetworks, the network's
+ * labelled Service, meshConfig.ingressService, istio-eastwestgateway, istio-ingressgateway), which must expose the
+ * port VMs reach istiod through.
+ */
+async function findGateway(kube: KubeClient, args: SidecarBootstrapArgs, istioNamespace: string, meshConfig: Record<string, unknown>, meshNetworks: Record<string, unknown>, values: InjectorValues): Promise<Gateway> {
+  const gw = await findVmGateway(kube, {
+    istioNamespace,
+    network: values.global?.network,
+    meshConfig,
+    meshNetworks,
+    service: args.gatewayService === undefined ? undefined : parseGatewayService(args.gatewayService, istioNamespace),
+    address: args.gatewayAddress,
+  });
+  if (gw.service && gw.ports && !gw.ports.includes(gw.gatewayPort ?? GATEWAY_PORT)) {
+    const { namespace, name } = gw.service;
+    throw new CliError(`the gateway service ${namespace}/${name} has no port ${gw.gatewayPort ?? GATEWAY_PORT}, which the VMs reach istiod through`, ExitCode.general, {
       hint: `add port ${GATEWAY_PORT} (tls) to the gateway, as Istio's mesh-expansion setup does`,
     });
   }
-  const ingress = svc.status?.loadBalancer?.ingress ?? [];
-  const hostname = ingress.find((i) => i.hostname)?.hostname;
-  if (hostname) return { address: hostname, isHostname: true };
-  const ip = ingress.find((i) => i.ip)?.ip;
-  if (ip) return { address: ip, isHostname: false };
-  throw new CliError(`the gateway service ${namespace}/${name} has no load-balancer address yet`, ExitCode.general, { hint: `wait for it: kubectl get service ${name} -n ${namespace} -w` });
+  return { address: gw.address, isHostname: gw.isHostname };
 }
 
 /** One VM's plan: where it is, and everything that goes there except the token. */
@@ -231,7 +224,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
     }
   }
   const rootCert = (await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it; is istiod running in ${ns}?`)).data?.['root-cert.pem'] ?? '';
-  const gateway = await findGateway(kube, ns, meshConfig, meshNetworks, values);
+  const gateway = await findGateway(kube, args, ns, meshConfig, meshNetworks, values);
   const defaults = { sshPort: o.sshPort, sshUser: args.sshUser ?? ctx.env.USER ?? os.userInfo().username };
   const base = { meshConfig, values, gateway, istioNamespace: ns };
 
@@ -245,7 +238,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
     }
   });
 
-  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true))) };
+  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true, o.runtime))) };
 
   // One token per service account, shared by its VMs, minted when the first of them needs it.
   const tokens = new Map<string, Promise<string>>();
@@ -262,7 +255,8 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // Dry run and offline bundles
 
-function dryRunListing(p: Plan, rootCert: string, start: boolean): string[] {
+function dryRunListing(p: Plan, rootCert: string, start: boolean, runtime: Runtime): string[] {
+  if (runtime === 'systemd') return systemdDryRun(p, rootCert, start);
   const { sshUser, sshHost, sshPort, configDir } = p.settings;
   const lines = [`# workloadentry ${p.id}: would connect to ${sshUser}@${sshHost}:${sshPort}${dryRunSuffix('client')}`, `[sftp] mkdir ${configDir} (mode 0700)`];
   for (const f of bundle(p, rootCert, undefined)) {
@@ -271,6 +265,7 @@ function dryRunListing(p: Plan, rootCert: string, start: boolean): string[] {
     else lines.push(`[sftp] ${where} (mode ${f.mode.toString(8).padStart(4, '0')}, ${Buffer.byteLength(f.content)} bytes)`);
     if (f.name === BUNDLE_FILES.env) lines.push(String(f.content).replace(/\n$/, ''));
   }
+  lines.push(`[ssh] ${chownForProxy(configDir, bundle(p, rootCert, undefined).map((f) => f.name))}`);
   if (start) {
     const docker = dockerCommands(p.sidecar, p.settings.containerName, configDir);
     lines.push(`[ssh] ${docker.remove}`, `[ssh] ${docker.run}`);
@@ -312,9 +307,14 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     const target = { host: p.settings.sshHost, port: p.settings.sshPort, user: p.settings.sshUser };
     const ssh = await SshSession.connect(target, { auth: methods, hostKeys, connectTimeoutMs: o.connectTimeoutMs, fileTimeoutMs: o.fileTimeoutMs, debug: ctx.log.verbosity >= 2 ? (m) => ctx.log.debug(`${p.id}: ${m}`) : undefined });
     try {
+      if (o.runtime === 'systemd') return await deliverSystemd(ctx, new SshDelivery(ssh), p, rootCert, token, args.startIstioProxy === true);
       const dir = p.settings.configDir;
       await ssh.mkdir(dir, 0o700);
-      for (const f of bundle(p, rootCert, token)) await ssh.writeFile(`${dir}/${f.name}`, f.content, f.mode);
+      const files = bundle(p, rootCert, token);
+      for (const f of files) await ssh.writeFile(`${dir}/${f.name}`, f.content, f.mode);
+      // The proxy runs as uid 1337 in Istio's image: it must be able to read the token, which stays 0600 in 0700.
+      const own = await new SshDelivery(ssh).run(chownForProxy(dir, files.map((f) => f.name)));
+      if (own.code !== 0) ctx.log.warn(`${p.id}: cannot give ${dir} to uid 1337 (${own.stderr.trim().split('\n').pop()}): the proxy may not read its token; log in as root or allow sudo`);
       if (!args.startIstioProxy) return `copied to ${dir}`;
       const docker = dockerCommands(p.sidecar, p.settings.containerName, dir);
       const removed = await ssh.exec(docker.remove);
@@ -369,3 +369,54 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
   return fleetResult(ctx.log, outcomes);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// --runtime systemd: onboard's layout (shared/vm/layout.ts) with sidecar.env where istio-start.sh reads it
+
+function checkRuntime(value: string): Runtime {
+  if (value !== 'docker' && value !== 'systemd') throw new UsageError(`invalid --runtime "${value}": expected docker or systemd`, { hint: 'e.g. --runtime systemd' });
+  return value;
+}
+
+/** sidecar.env for istio-start.sh: certificates in /etc/certs (persistent) instead of the container's mount points. */
+function systemdEnv(env: string): string {
+  return env.replace(/^(PROV_CERT|OUTPUT_CERTS)=.*$/gm, `$1=${systemdLayout().workloadCertDir}`);
+}
+
+function systemdFiles(p: Plan, rootCert: string, token: string | undefined): { path: string; content: string; mode: number; secret?: boolean }[] {
+  const layout = systemdLayout();
+  const content: Record<string, string | undefined> = { 'root-cert.pem': rootCert, 'istio-token': token };
+  return [
+    ...layout.files.filter((f) => f.source in content).map((f) => ({ path: f.path, content: content[f.source] ?? '', mode: f.mode, secret: f.secret })),
+    { path: SIDECAR_ENV, content: systemdEnv(p.env), mode: 0o644 },
+    ...layout.extras.map((e) => ({ path: e.path, content: e.content, mode: e.mode })),
+  ];
+}
+
+function systemdDryRun(p: Plan, rootCert: string, start: boolean): string[] {
+  const { sshUser, sshHost, sshPort } = p.settings;
+  const lines = [`# workloadentry ${p.id}: would connect to ${sshUser}@${sshHost}:${sshPort}, runtime systemd${dryRunSuffix('client')}`];
+  for (const f of systemdFiles(p, rootCert, undefined)) {
+    const perm = `mode ${f.mode.toString(8).padStart(4, '0')}`;
+    lines.push(f.secret ? `[sftp] ${f.path} (${perm}): <token: not minted in a dry run>` : `[sftp] ${f.path} (${perm}, ${Buffer.byteLength(f.content)} bytes)`);
+    if (f.path === SIDECAR_ENV) lines.push(f.content.replace(/\n$/, ''));
+  }
+  lines.push(`[ssh] ${OWN_FOR_PROXY}`);
+  if (start) lines.push(`[ssh] ${systemdCommands().restart}`);
+  return lines;
+}
+
+const OWN_FOR_PROXY = `if id ${PROXY_USER} > /dev/null 2>&1; then chown ${PROXY_USER} /etc/certs/root-cert.pem /var/run/secrets/tokens /var/run/secrets/tokens/istio-token /var/lib/istio/envoy/sidecar.env; fi`;
+
+async function deliverSystemd(ctx: PluginContext, d: SshDelivery, p: Plan, rootCert: string, token: string, start: boolean): Promise<string> {
+  const pre = await d.run(systemdCommands().preflight);
+  const missing = preflightError(`${p.id}`, pre.stdout);
+  if (missing && start) throw missing;
+  await d.put(systemdFiles(p, rootCert, token).map(({ path, content, mode }) => ({ path, content, mode })));
+  await d.run(`mkdir -p "\${ROOT:-}/var/run/secrets/tokens" && chmod 0700 "\${ROOT:-}/var/run/secrets/tokens" && chmod 0700 "\${ROOT:-}${STATE_DIR}"`);
+  await d.run(OWN_FOR_PROXY.replace(/ \//g, ' "${ROOT:-}"/'));
+  if (!start) return 'copied (systemd layout)';
+  const r = await d.run(systemdCommands().restart);
+  if (r.code !== 0) throw new CliError(`${p.id}: systemctl restart istio failed: ${r.stderr.trim().split('\n').pop()}`, ExitCode.general, { hint: `run it on the VM to see why: ${systemdCommands().restart}` });
+  ctx.log.debug(`${p.id}: restarted istio`);
+  return 'copied (systemd layout), istio restarted';
+}

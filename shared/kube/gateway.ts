@@ -68,6 +68,9 @@ export interface VmGateway {
   address: string;
   isHostname: boolean;
   service?: { name: string; namespace: string };
+  /** The Service's ports and the port VMs use on it (15443, or its networking.istio.io/gatewayPort). */
+  ports?: number[];
+  gatewayPort?: number;
   /** Where it came from, for messages: "meshNetworks network net1", "istio-system/istio-eastwestgateway", … */
   source: string;
 }
@@ -90,9 +93,11 @@ function addressOf(svc: LookupService): { address: string; isHostname: boolean }
   return undefined;
 }
 
+const portsOf = (svc: LookupService) => ({ ports: (svc.spec?.ports ?? []).map((p) => p.port), gatewayPort: Number(svc.metadata.annotations?.[GATEWAY_PORT_ANNOTATION] ?? VM_GATEWAY_PORT) });
+
 const exposesGatewayPort = (svc: LookupService) => {
-  const port = Number(svc.metadata.annotations?.[GATEWAY_PORT_ANNOTATION] ?? VM_GATEWAY_PORT);
-  return svc.spec?.ports?.some((p) => p.port === port) === true;
+  const { ports, gatewayPort } = portsOf(svc);
+  return ports.includes(gatewayPort);
 };
 
 /** The gateway the VMs reach the mesh through, or an error listing, in order, everything that was tried. */
@@ -117,7 +122,7 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
       tried.push(`${source}: service ${namespace}/${name} has no load-balancer address (or external IP) yet`);
       return undefined;
     }
-    return { ...a, service: { name, namespace }, source };
+    return { ...a, ...portsOf(svc), service: { name, namespace }, source };
   };
   if (l.service) {
     const found = await fromService(l.service.name, l.service.namespace, '--gateway-service');
@@ -140,7 +145,7 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
     const candidates = labelled.filter(exposesGatewayPort).sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
     for (const svc of candidates) {
       const a = addressOf(svc);
-      if (a) return { ...a, service: { name: svc.metadata.name!, namespace: ns }, source: `service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network})` };
+      if (a) return { ...a, ...portsOf(svc), service: { name: svc.metadata.name!, namespace: ns }, source: `service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network})` };
       tried.push(`service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network}) has no load-balancer address yet`);
     }
     if (candidates.length === 0) tried.push(`no service in ${ns} labelled ${NETWORK_LABEL}=${l.network} exposes port ${VM_GATEWAY_PORT} (or its ${GATEWAY_PORT_ANNOTATION})`);
