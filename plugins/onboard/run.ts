@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { checkNamespace } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
-import { parseDuration } from '../../shared/cli/duration.ts';
+import { concurrency, positiveDuration, tokenSeconds } from '../../shared/cli/duration.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { asCliError, CliError, ExitCode, UsageError } from '../../shared/errors.ts';
 import type { BundleFile } from '../../shared/istio/bundle.ts';
@@ -136,24 +136,15 @@ export function parseHosts(positional: string[], file: { text: string; name: str
 
 function checkOptions(ctx: PluginContext, args: OnboardArgs): Options {
   if (!args.group) throw new UsageError('expecting --group: the WorkloadGroup the VMs join', { hint: USAGE });
-  const tokenSeconds = parseDuration('token-duration', args.tokenDuration) / 1000;
-  if (tokenSeconds < 600 || tokenSeconds > 2 ** 32) throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'the API server refuses shorter tokens; e.g. --token-duration 1h' });
-  const concurrency = Number(args.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
-  const positive = (flag: string, value: string) => {
-    const ms = parseDuration(flag, value);
-    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
-    return ms;
-  };
   return {
     namespace: checkNamespace(ctx.namespace()),
     group: args.group,
     runtime: checkRuntime(args.runtime, '--runtime'),
     dryRun: args.dryRun !== undefined && args.dryRun !== 'none',
-    tokenSeconds,
-    concurrency,
-    connectTimeoutMs: positive('ssh-connect-timeout', args.sshConnectTimeout),
-    fileTimeoutMs: positive('timeout', args.timeout),
+    tokenSeconds: tokenSeconds('token-duration', args.tokenDuration),
+    concurrency: concurrency(args.concurrency),
+    connectTimeoutMs: positiveDuration('ssh-connect-timeout', args.sshConnectTimeout),
+    fileTimeoutMs: positiveDuration('timeout', args.timeout),
   };
 }
 

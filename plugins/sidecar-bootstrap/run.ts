@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { checkNamespace } from '../../shared/cli/args.ts';
-import { parseDuration } from '../../shared/cli/duration.ts';
+import { concurrency as checkConcurrency, positiveDuration, tokenSeconds as checkTokenSeconds } from '../../shared/cli/duration.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { asCliError, CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
@@ -70,17 +70,11 @@ export function checkOptions(args: SidecarBootstrapArgs): Options {
     if (dryRun && value !== undefined) throw new UsageError(`it is not possible to use --dry-run flag together with ${flag}`, { hint: `${flag} writes nothing secret until you run it; drop --dry-run` });
     if (value === '') throw new UsageError(`${flag} needs a path`, { hint: `e.g. ${flag} ${flag === '--output-dir' ? './bundle' : 'vm.tgz'}` });
   }
-  const tokenSeconds = parseDuration('duration', args.duration) / 1000;
-  if (tokenSeconds < 600 || tokenSeconds > 2 ** 32) throw new UsageError(`invalid --duration "${args.duration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'e.g. --duration 24h' });
+  const tokenSeconds = checkTokenSeconds('duration', args.duration, '24h');
   const sshPort = Number(args.sshPort);
   if (!/^\d+$/.test(args.sshPort) || sshPort < 1 || sshPort > 65535) throw new UsageError(`invalid --ssh-port "${args.sshPort}": expected 1 to 65535`, { hint: 'e.g. --ssh-port 22' });
-  const concurrency = Number(args.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
-  const positive = (flag: string, value: string) => {
-    const ms = parseDuration(flag, value);
-    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
-    return ms;
-  };
+  const concurrency = checkConcurrency(args.concurrency);
+  const positive = positiveDuration;
   return {
     dryRun,
     tokenSeconds,
