@@ -24,6 +24,7 @@ import {
   ApiFailure,
   badRequest,
   conflict,
+  failure,
   invalid,
   methodNotAllowed,
   namespaceNotFound,
@@ -37,7 +38,7 @@ import {
   unsupportedMediaType,
 } from './status.ts';
 import { toTable, wantsTable } from './table.ts';
-import { mintToken } from './token.ts';
+import { mintToken, verifiedClaims, type BoundObject } from './token.ts';
 import { decodeProtobuf } from './protobuf.ts';
 import { openapiGroupVersion, openapiRoot, openapiV2 } from './openapi.ts';
 
@@ -375,6 +376,10 @@ export class TestApiServer {
       }
       const crds = /^\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions(?:\/([^/]+))?$/.exec(p);
       if (crds) return this.customResourceDefinitions(crds[1]);
+    }
+    if (p === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      if (method !== 'POST') throw methodNotAllowed(method);
+      return this.tokenReview(defaultManager(headers['user-agent']), parseBody(body, headers['content-type']));
     }
     const target = this.parsePath(p);
     if (!target) throw pathNotFound();
@@ -775,9 +780,29 @@ export class TestApiServer {
     }
     if (def.kind === 'Namespace') return [200, this.present(def, version, this.terminate(old, ctx.dryRun))];
     const shown = this.present(def, version, old);
-    if (!ctx.dryRun) this.store.delete(keyOf(def, namespace, name!));
+    if (!ctx.dryRun) {
+      this.store.delete(keyOf(def, namespace, name!));
+      this.collectGarbage(old.metadata.uid);
+    }
+    // Most built-in registries answer a delete with a Status; Services return the object (fixtures 26, 52).
+    if (def.kind === 'Secret') return [200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: def.plural, uid: old.metadata.uid } }];
     if (def.crd) return [200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: def.group, kind: def.plural, uid: old.metadata.uid } }];
     return [200, shown];
+  }
+
+  /**
+   * The controller-manager's garbage collector, without its delay: objects whose only owner was deleted go too
+   * (background propagation). The real one takes a moment; callers must not depend on either timing.
+   */
+  private collectGarbage(ownerUid: string): void {
+    for (const [key, obj] of [...this.store.entries()]) {
+      const owners: Obj[] = obj.metadata.ownerReferences ?? [];
+      if (!owners.some((o) => o.uid === ownerUid)) continue;
+      const rest = owners.filter((o) => o.uid !== ownerUid && [...this.store.values()].some((x) => x.metadata.uid === o.uid));
+      if (rest.length) continue;
+      this.store.delete(key);
+      this.collectGarbage(obj.metadata.uid);
+    }
   }
 
   /**
@@ -813,6 +838,75 @@ export class TestApiServer {
     return [200, { kind: def.listKind, apiVersion: def.group ? `${def.group}/${version}` : version, metadata: { resourceVersion: String(this.revision) }, items: victims.map((v) => this.present(def, version, v)) }];
   }
 
+  /**
+   * spec.boundObjectRef of a TokenRequest: the Secret or Pod must exist (404 as a get would say), and a uid, when
+   * given, must be its uid (409, worded as kube-apiserver v1.26 words it: fixtures 50, 51).
+   */
+  private boundObject(namespace: string, ref: Obj | undefined): BoundObject | undefined {
+    if (!ref) return undefined;
+    const kind = ref.kind;
+    if (kind !== 'Secret' && kind !== 'Pod') {
+      throw invalid('TokenRequest.authentication.k8s.io', 'authentication.k8s.io', '', [{ reason: 'FieldValueNotSupported', field: 'spec.boundObjectRef.kind', message: `Unsupported value: "${kind}": supported values: "Pod", "Secret"` }]);
+    }
+    const def = this.registry.byKind('', kind);
+    const obj = def ? this.store.get(keyOf(def, namespace, ref.name)) : undefined;
+    if (!def || !obj) throw notFound(def ?? this.registry.byKind('', 'Secret')!, ref.name);
+    if (ref.uid && ref.uid !== obj.metadata.uid) {
+      throw failure(409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${ref.name}": the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`, { name: ref.name, kind });
+    }
+    return { kind, name: ref.name, uid: obj.metadata.uid };
+  }
+
+  /** Successful reviews, cached for 10 s as kube-apiserver caches them: a revoked token still passes until then. */
+  private readonly reviewCache = new Map<string, { at: number; status: Obj }>();
+
+  /** TokenReview: a token this server minted, not expired, whose service account and bound object still exist. */
+  private tokenReview(manager: string, input: unknown): [number, unknown] {
+    const spec = (input as Obj)?.spec ?? {};
+    const token: string = spec.token ?? '';
+    const wanted: string[] = spec.audiences?.length ? spec.audiences : ['https://kubernetes.default.svc.cluster.local'];
+    const now = this.now().getTime();
+    const review = (status: Obj): [number, unknown] => [
+      201,
+      {
+        kind: 'TokenReview',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: {
+          creationTimestamp: null,
+          managedFields: [{ manager, operation: 'Update', apiVersion: 'authentication.k8s.io/v1', time: this.timestamp(), fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { ...(spec.audiences ? { 'f:audiences': {} } : {}), 'f:token': {} } } }],
+        },
+        spec: { token, ...(spec.audiences ? { audiences: spec.audiences } : {}) },
+        status,
+      },
+    ];
+    const cacheKey = `${token}\n${wanted.join(',')}`;
+    const cached = this.reviewCache.get(cacheKey);
+    if (cached && now - cached.at < 10_000) return review(cached.status);
+    const claims = verifiedClaims(token);
+    if (!claims) return review({ user: {}, error: 'invalid bearer token' });
+    const audiences = claims.aud.filter((a) => wanted.includes(a));
+    if (audiences.length === 0) return review({ user: {}, error: `[invalid bearer token, token audiences ${JSON.stringify(claims.aud)} is invalid for the target audiences ${JSON.stringify(wanted)}]` });
+    if (claims.exp * 1000 <= now) return review({ user: {}, error: '[invalid bearer token, square/go-jose/jwt: validation failed, token is expired (exp)]' });
+    const k8s = claims['kubernetes.io'];
+    const sa = this.store.get(keyOf(this.registry.byKind('', 'ServiceAccount')!, k8s.namespace, k8s.serviceaccount.name));
+    const invalidated = { user: {}, error: '[invalid bearer token, service account token has been invalidated]' };
+    if (!sa || sa.metadata.uid !== k8s.serviceaccount.uid) return review(invalidated);
+    for (const kind of ['Secret', 'Pod'] as const) {
+      const ref = k8s[kind.toLowerCase() as 'secret' | 'pod'];
+      if (!ref) continue;
+      const def = this.registry.byKind('', kind);
+      const obj = def && this.store.get(keyOf(def, k8s.namespace, ref.name));
+      if (!obj || obj.metadata.uid !== ref.uid || obj.metadata.deletionTimestamp) return review(invalidated);
+    }
+    const status = {
+      authenticated: true,
+      user: { username: claims.sub, uid: k8s.serviceaccount.uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${k8s.namespace}`, 'system:authenticated'] },
+      audiences,
+    };
+    this.reviewCache.set(cacheKey, { at: now, status });
+    return review(status);
+  }
+
   private tokenRequest(ctx: Ctx, input: unknown): [number, unknown] {
     const { namespace, name } = ctx.target;
     const sa = this.store.get(keyOf(this.registry.byKind('', 'ServiceAccount')!, namespace, name!));
@@ -827,8 +921,9 @@ export class TestApiServer {
       throw invalid(tokenKind, 'authentication.k8s.io', '', [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${seconds}: may not specify a duration larger than 2^32 seconds` }]);
     }
     const audiences: string[] = spec.audiences?.length ? spec.audiences : ['https://kubernetes.default.svc.cluster.local'];
+    const bound = this.boundObject(namespace!, spec.boundObjectRef);
     const now = this.now();
-    const { token } = mintToken(namespace!, name!, sa.metadata.uid, audiences, seconds, now);
+    const { token } = mintToken(namespace!, name!, sa.metadata.uid, audiences, seconds, now, bound);
     return [
       201,
       {
@@ -839,14 +934,19 @@ export class TestApiServer {
           namespace,
           creationTimestamp: this.timestamp(),
           managedFields: [
-            { manager: ctx.manager, operation: 'Update', apiVersion: 'authentication.k8s.io/v1', time: this.timestamp(), fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:audiences': {}, 'f:expirationSeconds': {} } }, subresource: 'token' },
+            { manager: ctx.manager, operation: 'Update', apiVersion: 'authentication.k8s.io/v1', time: this.timestamp(), fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:audiences': {}, ...(bound ? { 'f:boundObjectRef': boundFields(spec.boundObjectRef) } : {}), 'f:expirationSeconds': {} } }, subresource: 'token' },
           ],
         },
-        spec: { audiences, expirationSeconds: seconds, boundObjectRef: spec.boundObjectRef ?? null },
+        spec: { audiences, expirationSeconds: seconds, boundObjectRef: bound ? { kind: bound.kind, apiVersion: 'v1', name: bound.name, uid: bound.uid } : null },
         status: { token, expirationTimestamp: new Date(now.getTime() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
       },
     ];
   }
+}
+
+/** TokenRequest's fields under spec.boundObjectRef, as the request set them, for managedFields. */
+function boundFields(ref: Obj): Obj {
+  return Object.fromEntries(['apiVersion', 'kind', 'name', 'uid'].filter((k) => ref?.[k] !== undefined).map((k) => [`f:${k}`, {}]));
 }
 
 /** A response body that is not JSON. */

@@ -19,7 +19,7 @@ export class ApiFailure extends Error {
   }
 }
 
-function failure(code: number, reason: string, message: string, details?: Record<string, unknown>): ApiFailure {
+export function failure(code: number, reason: string, message: string, details?: Record<string, unknown>): ApiFailure {
   return new ApiFailure({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 }
 

@@ -9,7 +9,7 @@ export interface TokenClaims {
   exp: number;
   iat: number;
   iss: string;
-  'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string } };
+  'kubernetes.io': { namespace: string; secret?: { name: string; uid: string }; pod?: { name: string; uid: string }; serviceaccount: { name: string; uid: string } };
   nbf: number;
   sub: string;
 }
@@ -17,14 +17,21 @@ export interface TokenClaims {
 const signingKey = crypto.randomBytes(32);
 const keyId = b64url(crypto.createHash('sha256').update(signingKey).digest()).slice(0, 43);
 
-export function mintToken(namespace: string, serviceAccount: string, uid: string, audiences: string[], expirationSeconds: number, now: Date): { token: string; claims: TokenClaims } {
+/** The object a token is bound to (TokenRequest spec.boundObjectRef): its claim sits between namespace and serviceaccount. */
+export interface BoundObject {
+  kind: 'Secret' | 'Pod';
+  name: string;
+  uid: string;
+}
+
+export function mintToken(namespace: string, serviceAccount: string, uid: string, audiences: string[], expirationSeconds: number, now: Date, bound?: BoundObject): { token: string; claims: TokenClaims } {
   const iat = Math.floor(now.getTime() / 1000);
   const claims: TokenClaims = {
     aud: audiences,
     exp: iat + expirationSeconds,
     iat,
     iss: 'https://kubernetes.default.svc.cluster.local',
-    'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid } },
+    'kubernetes.io': { namespace, ...(bound ? { [bound.kind.toLowerCase()]: { name: bound.name, uid: bound.uid } } : {}), serviceaccount: { name: serviceAccount, uid } },
     nbf: iat,
     sub: `system:serviceaccount:${namespace}:${serviceAccount}`,
   };
@@ -38,4 +45,17 @@ export function mintToken(namespace: string, serviceAccount: string, uid: string
 
 export function decodeClaims(token: string): TokenClaims {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as TokenClaims;
+}
+
+/** The claims of a token this server signed; undefined for anything else (a foreign or altered token). */
+export function verifiedClaims(token: string): TokenClaims | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const mac = crypto.createHmac('sha256', signingKey).update(`${parts[0]}.${parts[1]}`).digest();
+  if (parts[2] !== b64url(Buffer.concat(Array.from({ length: 8 }, () => mac)))) return undefined;
+  try {
+    return decodeClaims(token);
+  } catch {
+    return undefined;
+  }
 }

@@ -208,4 +208,37 @@ test('40–46 validation: Endpoints subsets need addresses (ports may be left ou
   same(await call('POST', '/apis/networking.istio.io/v1/namespaces/val/serviceentries', se('security.istio.io/v1')), '46');
 });
 
+test('47–54 bound tokens: claims, TokenReview before and after the bound Secret is deleted (10 s cache), missing or recreated object', async () => {
+  // Its own server with a clock, to step past the 10 s during which kube-apiserver keeps a successful review.
+  let clock = Date.parse('2026-11-29T17:13:35Z');
+  const own = await TestApiServer.start({ now: () => new Date(clock) });
+  try {
+    const c = apiClient(own);
+    await c('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'capb' } });
+    await c('POST', '/api/v1/namespaces/capb/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm-sa' } });
+    const record = await c('POST', '/api/v1/namespaces/capb/secrets', { apiVersion: 'v1', kind: 'Secret', type: 'kubectl-vm.io/vm-record', metadata: { name: 'vm1', labels: { 'app.kubernetes.io/managed-by': 'kubectl-vm' } } });
+    same(record, '47');
+    const uid = record.body.metadata.uid;
+    const bound = (ref: Obj) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['istio-ca'], expirationSeconds: 3600, boundObjectRef: ref } });
+    const minted = await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'vm1', uid }));
+    same(minted, '48');
+    const claims = decodeClaims(minted.body.status.token);
+    const real = decodeClaims(fixture('48').body.status.token.replace('<signature-removed>', 'x'));
+    assert.equal(Object.keys(claims['kubernetes.io']), Object.keys(real['kubernetes.io']), 'claim order: namespace, secret, serviceaccount');
+    assert.equal(claims['kubernetes.io'].secret, { name: 'vm1', uid });
+    const review = (token: string) => c('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['istio-ca'] } });
+    same(await review(minted.body.status.token), '49');
+    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'nosuch' })), '50');
+    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'vm1', uid: '00000000-0000-0000-0000-000000000000' })), '51');
+    same(await c('DELETE', '/api/v1/namespaces/capb/secrets/vm1'), '52');
+    clock += 5_000;
+    assert.is((await review(minted.body.status.token)).body.status.authenticated, true, 'a success is cached for 10 s');
+    clock += 6_000;
+    same(await review(minted.body.status.token), '53');
+    same(await review('not-a-token'), '54');
+  } finally {
+    await own.close();
+  }
+});
+
 test.run();

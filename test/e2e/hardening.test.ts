@@ -288,7 +288,7 @@ test('§6: --dry-run of keys, cluster-env and sidecar-bootstrap --output-dir/--o
     `# would write into ${parent}/vm: (dry run)\n## ${parent}/vm/cluster.env (mode 0644, 93 bytes)\nISTIO_CP_AUTH=MUTUAL_TLS\nISTIO_SERVICE_CIDR=10.96.0.0/12\nISTIO_SYSTEM_NAMESPACE=istio-system\n## ${parent}/vm/hosts (mode 0644, 61 bytes)\n192.0.2.7 istio-citadel istio-pilot istio-pilot.istio-system\n`,
   );
   const seed = [...ISTIO(), configMap('istio-system', 'istio-ca-root-cert', { 'root-cert.pem': 'CERT' }), ingressForBootstrap(), workloadEntryFor('vm1')];
-  const boot = await runCase(BOOTSTRAP, ['vm1', '-n', 'bar', '--output-file', path.join(parent, 'vm1.tgz'), '--dry-run'], { seed });
+  const boot = await runCase(BOOTSTRAP, ['vm1', '-n', 'bar', '--gateway-service', 'istio-system/istio-ingressgateway', '--output-file', path.join(parent, 'vm1.tgz'), '--dry-run'], { seed });
   await boot.cluster.close();
   assert.is(boot.code, 0, boot.stderr);
   assert.match(boot.stdout, /^# would write the archive \S+\/vm1\.tgz with: \(dry run\)$/m);
@@ -311,7 +311,7 @@ test('install.sh --help prints its usage, not its code', async () => {
   const o = await run('bash', [file, '--help']);
   assert.is(o.code, 0, o.stderr);
   assert.not.match(o.stdout, /set -euo pipefail/);
-  assert.match(o.stdout, /^ {2}sudo \.\/install\.sh \[--start\]$/m);
+  assert.match(o.stdout, /^ {2}sudo \.\/install\.sh \[--runtime systemd\|docker\] \[--dir DIR\] \[--start\]$/m);
   assert.ok(o.stdout.trim().split('\n').length >= 5, o.stdout);
 });
 
