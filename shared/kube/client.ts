@@ -21,6 +21,16 @@ export interface DeletePreconditions {
 export interface TokenRequestSpec {
   audiences: string[];
   expirationSeconds: number;
+  /** The object the token lives and dies with (a Secret or a Pod): deleting it invalidates the token. */
+  boundObjectRef?: { apiVersion: 'v1'; kind: 'Secret' | 'Pod'; name: string; uid?: string };
+}
+
+/** A TokenReview's answer (authentication.k8s.io/v1). */
+export interface TokenReviewStatus {
+  authenticated?: boolean;
+  user?: { username?: string; uid?: string; groups?: string[] };
+  audiences?: string[];
+  error?: string;
 }
 
 export interface TokenRequest {
@@ -78,6 +88,21 @@ export class KubeClient {
       what: { verb: 'list', resource: type.plural, namespace: this.ns(type, options.namespace) },
     }));
     return list.items.map((item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? kind }));
+  }
+
+  /**
+   * SelfSubjectAccessReview: may the caller do `verb` on `resource` (e.g. serviceaccounts/token)? A read, so
+   * never dry-run; true or false with the API server's reason.
+   */
+  async reviewAccess(attributes: { verb: string; resource: string; subresource?: string; group?: string; namespace?: string; name?: string }): Promise<{ allowed: boolean; reason?: string }> {
+    const res = await this.transport.send({
+      method: 'POST',
+      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attributes } }),
+      what: { verb: 'create', resource: 'selfsubjectaccessreviews' },
+    });
+    const status = (JSON.parse(res.body) as { status?: { allowed?: boolean; reason?: string } }).status ?? {};
+    return { allowed: status.allowed === true, reason: status.reason };
   }
 
   create<T extends KubeObject>(obj: T): Promise<T> {
@@ -170,6 +195,17 @@ export class KubeClient {
       what: { verb: 'create', resource: 'serviceaccounts/token', namespace, name: serviceAccount },
     });
     return JSON.parse(res.body) as TokenRequest;
+  }
+
+  /** TokenReview: whether the API server still accepts a token (POST /apis/authentication.k8s.io/v1/tokenreviews). */
+  async reviewToken(token: string, audiences: string[]): Promise<TokenReviewStatus> {
+    const res = await this.transport.send({
+      method: 'POST',
+      path: '/apis/authentication.k8s.io/v1/tokenreviews',
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } }),
+      what: { verb: 'create', resource: 'tokenreviews' },
+    });
+    return (JSON.parse(res.body) as { status?: TokenReviewStatus }).status ?? {};
   }
 
   private ns(type: ResourceType, namespace: string | undefined): string | undefined {

@@ -76,6 +76,8 @@ export interface TestApiServerOptions extends RegistryOptions {
   token?: string | null;
   now?: () => Date;
   port?: number;
+  /** SelfSubjectAccessReviews that say no, as "<verb> <resource>[/<subresource>]", e.g. "create serviceaccounts/token". */
+  deniedAccess?: string[];
 }
 
 const KUBE_VERSION = { major: '1', minor: '26', gitVersion: 'v1.26.1', gitCommit: 'kubectl-vm-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.19.5', compiler: 'gc', platform: 'linux/amd64' };
@@ -107,11 +109,14 @@ export class TestApiServer {
   private readonly faults: ArmedFault[] = [];
   private revision = 1000;
   private readonly now: () => Date;
+  /** SelfSubjectAccessReviews answered "no" (TestApiServerOptions.deniedAccess); tests may change it. */
+  deniedAccess: string[];
 
   private constructor(options: TestApiServerOptions) {
     this.registry = new Registry(options);
     this.token = options.token === undefined ? DEFAULT_TOKEN : options.token;
     this.now = options.now ?? (() => new Date());
+    this.deniedAccess = options.deniedAccess ?? [];
     // HTTPS, as real clusters are (kubectl sends no credentials over plain HTTP). A client may authenticate with
     // the bearer token or with a client certificate signed by the test CA.
     this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: tlsFile('ca.crt'), requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
@@ -360,6 +365,7 @@ export class TestApiServer {
       if (method !== 'POST') throw methodNotAllowed(method);
       return this.tokenReview(defaultManager(headers['user-agent']), parseBody(body, headers['content-type']));
     }
+    if (method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return this.selfSubjectAccessReview(parseBody(body, headers['content-type']) as Obj);
     const target = this.parsePath(p);
     if (!target) throw pathNotFound();
     const q = url.searchParams;
@@ -408,6 +414,15 @@ export class TestApiServer {
       name: name === undefined ? undefined : decodeURIComponent(name),
       subresource,
     };
+  }
+
+  /** As the real API server answers (fixture 35): the review back with status.allowed, and a reason when allowed. */
+  private selfSubjectAccessReview(review: Obj): [number, unknown] {
+    const a = ((review.spec as Obj | undefined)?.resourceAttributes ?? {}) as Record<string, string | undefined>;
+    const key = `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
+    const allowed = !this.deniedAccess.includes(key);
+    const status = allowed ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubectl-vm-test" of ClusterRole "cluster-admin" to User "kubectl-vm"' } : { allowed: false };
+    return [201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: review.spec, status }];
   }
 
   // Reads -----------------------------------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+// The SSH flags of the day-2 commands (status --probe, doctor, token rotate, offboard): the VMs' addresses come
+// from their records, so only credentials, host-key policy, time limits and parallelism are flags.
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { FLAGS_GROUP, stringFlag } from './flags.ts';
+
+export const SSH_GROUP = 'SSH flags:';
+
+export interface SshArgs {
+  sshKey?: string;
+  ignoreHostKeys?: boolean;
+  sshConnectTimeout: string;
+  timeout: string;
+  concurrency: string;
+}
+
+export interface SshLimits {
+  connectTimeoutMs: number;
+  /** How long all the work on one VM may take. */
+  hostTimeoutMs: number;
+  concurrency: number;
+}
+
+export function withSshFlags<T>(y: Argv<T>, hostTimeout = '30s'): Argv<T & SshArgs> {
+  return y
+    .option('ssh-key', { alias: 'k', ...stringFlag('Private key to log in with (default: ~/.ssh/id_dsa, id_ecdsa, id_ed25519, id_rsa, then the ssh-agent)', SSH_GROUP) })
+    .option('ignore-host-keys', { type: 'boolean', group: SSH_GROUP, describe: "Do not check the VMs' host keys against ~/.ssh/known_hosts (not recommended)" })
+    .option('ssh-connect-timeout', { ...stringFlag('How long to wait for a connection, e.g. 10s', SSH_GROUP), default: '10s' })
+    .option('timeout', { ...stringFlag('How long the work on one VM may take, e.g. 30s', SSH_GROUP), default: hostTimeout })
+    .option('concurrency', { ...stringFlag('How many VMs to work on at once', FLAGS_GROUP), default: '8' }) as unknown as Argv<T & SshArgs>;
+}
+
+export function sshLimits(args: SshArgs): SshLimits {
+  const positive = (flag: string, value: string) => {
+    const ms = parseDuration(flag, value);
+    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
+    return ms;
+  };
+  const concurrency = Number(args.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
+  return { connectTimeoutMs: positive('ssh-connect-timeout', args.sshConnectTimeout), hostTimeoutMs: positive('timeout', args.timeout), concurrency };
+}
