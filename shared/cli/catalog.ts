@@ -23,6 +23,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
   { name: 'sidecar-bootstrap', describe: "Copy a WorkloadEntry's bundle to its VM over SSH and start the proxy" },
   { name: 'status', describe: 'One row per VM: WorkloadEntry health and connection, token expiry, and with --probe what the VM itself says' },
+  { name: 'doctor', describe: 'Check every precondition of a VM in the mesh, cluster side and over SSH, and name the fix for each' },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];
 

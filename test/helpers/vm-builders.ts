@@ -1,6 +1,7 @@
 // Builders for the day-2 tests: VM records (shared/vm/record.ts's own builder) and WorkloadEntries as istiod
 // leaves them (auto-registered, connectedAt/disconnectedAt, the Healthy condition), standing in for a running istiod.
 import type { KubeObject } from '../../shared/kube/objects.ts';
+import { buildWorkloadGroup } from '../../shared/istio/workload-group.ts';
 import { buildRecord, type RecordInput } from '../../shared/vm/record.ts';
 import { workloadEntry } from './builders.ts';
 
@@ -38,4 +39,23 @@ export function istiodEntry(ns: string, name: string, address: string, view: Ist
     we.status = { conditions: [{ type: 'Healthy', status: view.healthy ? 'True' : 'False', lastProbeTime: view.connectedAt, lastTransitionTime: view.connectedAt, ...(view.healthy ? {} : { reason: 'HTTPGetFailed', message: 'Get "http://10.0.0.7:8080/ready": connection refused' }) }] };
   }
   return we;
+}
+
+/** istiod's Deployment as istioctl installs it, with these environment variables on its discovery container. */
+export function istiodDeployment(env: Record<string, string> = {}, ns = 'istio-system', name = 'istiod'): KubeObject {
+  const labels = { app: 'istiod', istio: 'pilot' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'discovery', image: 'docker.io/istio/pilot:1.28.0', env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }] } },
+    },
+  };
+}
+
+/** A WorkloadGroup as `kubectl vm workload-group create` writes it. */
+export function vmWorkloadGroup(ns: string, name: string, serviceAccount: string, options: { network?: string; probe?: boolean } = {}): KubeObject {
+  return buildWorkloadGroup({ name, namespace: ns, labels: { app: name }, annotations: {}, ports: {}, serviceAccount, network: options.network, probe: options.probe ? { httpGet: { port: 8080, path: '/ready' } } : undefined }) as KubeObject;
 }
