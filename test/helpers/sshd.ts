@@ -1,6 +1,12 @@
 // A real OpenSSH server for tests: /usr/sbin/sshd -D -e on 127.0.0.1 at a free port, with its own host key,
-// an authorized client key and a fake `docker` first on the PATH of every session (set by the authorized_keys
+// an authorized client key and fake commands first on the PATH of every session (set by the authorized_keys
 // line's environment= option, as an administrator could on a real VM). Everything lives in one temp directory.
+//
+// The fakes (docker, systemctl, dpkg, rpm, sudo; add more with addFake) append one line per call to calls.log,
+// `<name> <args>`, and act on a temporary root: with { root: true } every session has ROOT=<dir>/root, which
+// install.sh and kubectl-vm's remote commands put in front of every path. systemctl start/restart runs the
+// ExecStartPre= lines of the unit's drop-ins under that root (the start path after a reboot), and remembers
+// the unit as active; dpkg/rpm say a package is installed when <root>/var/lib/fake-packages/<name> exists.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -24,8 +30,58 @@ export interface Sshd {
   dockerLog: string;
   /** Makes the fake docker fail with this stderr line (or succeed again with undefined). */
   failDocker(stderr?: string): void;
+  /** The temporary root of the sessions (ROOT), with { root: true }. */
+  root: string;
+  /** Every fake's calls, `<name> <args>`, in order. */
+  calls(): string[];
+  /** Adds (or replaces) a fake command on the sessions' PATH: a shell script body; $CALLS is the log, $ROOT the root. */
+  addFake(name: string, body: string): void;
+  /** Marks a package as installed (or not) for the fake dpkg and rpm. */
+  setPackage(name: string, installed: boolean): void;
+  /** sshd's own log so far (stderr, LogLevel VERBOSE or as asked). */
+  log(): string;
   close(): Promise<void>;
 }
+
+export interface SshdOptions {
+  /** Sessions get ROOT=<dir>/root (see above). */
+  root?: boolean;
+  logLevel?: 'VERBOSE' | 'DEBUG1';
+  /** Another key to accept (e.g. the jump host's client key). */
+  extraAuthorizedKey?: string;
+}
+
+const FAKES: Record<string, string> = {
+  systemctl: `unit() { for a in "$@"; do case "$a" in -*) ;; *) echo "\${a%.service}"; esac; done | tail -n 1; }
+state="$ROOT/run/fake-systemd"
+mkdir -p "$state"
+case "$1" in
+  start|restart)
+    u=$(unit "$@")
+    if [ "$1" = start ] && [ -f "$state/$u.active" ]; then exit 0; fi
+    for conf in "$ROOT/etc/systemd/system/$u.service.d/"*.conf; do
+      [ -f "$conf" ] || continue
+      grep '^ExecStartPre=' "$conf" | sed 's/^ExecStartPre=-\{0,1\}//' | while read -r shell script; do
+        ROOT="$ROOT" "$shell" "$ROOT$script" || { echo "fake systemctl: ExecStartPre of $u failed" >&2; exit 1; }
+      done || exit 1
+    done
+    date +%s%N > "$state/$u.active" ;;
+  stop) rm -f "$state/$(unit "$@").active" ;;
+  disable) case " $* " in *" --now "*) rm -f "$state/$(unit "$@").active" ;; esac ;;
+  is-active) [ -f "$state/$(unit "$@").active" ] || exit 3 ;;
+esac
+exit 0
+`,
+  dpkg: `[ "$1" = -s ] && [ -f "$ROOT/var/lib/fake-packages/$2" ] && { echo "Package: $2"; echo "Status: install ok installed"; exit 0; }
+echo "dpkg-query: package '$2' is not installed" >&2; exit 1
+`,
+  rpm: `[ "$1" = -q ] && [ -f "$ROOT/var/lib/fake-packages/$2" ] && { echo "$2-1.0-1.x86_64"; exit 0; }
+echo "package $2 is not installed"; exit 1
+`,
+  sudo: `[ "$1" = -n ] && shift
+exec "$@"
+`,
+};
 
 function keygen(file: string, extra: string[] = []): string {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kubectl-vm-test', '-f', file, ...extra]);
@@ -43,9 +99,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(): Promise<Sshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   if (!SSHD) throw new Error('sshd not found');
   const dir = tempDir('kubectl-vm-sshd-');
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const callsLog = path.join(dir, 'calls.log');
   const user = os.userInfo().username;
   const hostPublicKey = keygen(path.join(dir, 'host_ed25519'));
   const otherHostPublicKey = keygen(path.join(dir, 'other_host_ed25519'));
@@ -55,12 +114,17 @@ export async function startSshd(): Promise<Sshd> {
   fs.mkdirSync(bin);
   const dockerLog = path.join(dir, 'docker.log');
   const failFile = path.join(dir, 'docker.fail');
-  fs.writeFileSync(
-    path.join(bin, 'docker'),
-    `#!/bin/sh\necho "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then cat '${failFile}' >&2; exit 125; fi\ncase "$1" in run) echo 0123456789ab ;; rm) echo "$3" ;; esac\n`,
-    { mode: 0o755 },
+  const addFake = (name: string, body: string) =>
+    fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nCALLS='${callsLog}'\nROOT="\${ROOT:-${root}}"\necho "${name} $*" >> "$CALLS"\n${body}`, { mode: 0o755 });
+  addFake(
+    'docker',
+    `echo "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then cat '${failFile}' >&2; exit 125; fi\nstate="$ROOT/run/fake-docker"; mkdir -p "$state"\n` +
+      `name() { prev=; for a in "$@"; do [ "$prev" = --name ] && echo "$a"; prev="$a"; done; }\n` +
+      `case "$1" in run) touch "$state/$(name "$@")"; echo 0123456789ab ;; rm) rm -f "$state/$3"; echo "$3" ;; inspect) last=; for a in "$@"; do last="$a"; done; if [ -f "$state/$last" ]; then echo true; else echo "Error: No such object: $last" >&2; exit 1; fi ;; esac\n`,
   );
-  fs.writeFileSync(path.join(dir, 'authorized_keys'), `environment="PATH=${bin}:/usr/local/bin:/usr/bin:/bin" ${clientPublic}\n`, { mode: 0o600 });
+  for (const [name, body] of Object.entries(FAKES)) addFake(name, body);
+  const env = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin`, ...(options.root ? [`ROOT=${root}`] : [])].map((e) => `environment="${e}"`).join(',');
+  fs.writeFileSync(path.join(dir, 'authorized_keys'), `${env} ${clientPublic}\n${options.extraAuthorizedKey ? `${env} ${options.extraAuthorizedKey}\n` : ''}`, { mode: 0o600 });
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
@@ -78,9 +142,9 @@ export async function startSshd(): Promise<Sshd> {
         'PermitRootLogin prohibit-password',
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
-        'PermitUserEnvironment PATH',
+        'PermitUserEnvironment PATH,ROOT',
         'Subsystem sftp internal-sftp',
-        'LogLevel VERBOSE',
+        `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
         '',
       ].join('\n'),
     );
@@ -107,6 +171,17 @@ export async function startSshd(): Promise<Sshd> {
       otherHostPublicKey,
       dockerLog,
       failDocker: (stderr) => (stderr === undefined ? fs.rmSync(failFile, { force: true }) : fs.writeFileSync(failFile, stderr + '\n')),
+      root,
+      calls: () => (fs.existsSync(callsLog) ? fs.readFileSync(callsLog, 'utf8').split('\n').filter(Boolean) : []),
+      addFake,
+      setPackage: (name, installed) => {
+        const f = path.join(root, 'var/lib/fake-packages', name);
+        if (installed) {
+          fs.mkdirSync(path.dirname(f), { recursive: true });
+          fs.writeFileSync(f, '');
+        } else fs.rmSync(f, { force: true });
+      },
+      log: () => log,
       close: () =>
         new Promise((resolve) => {
           if (child.exitCode !== null) return resolve();
