@@ -12,7 +12,7 @@ const USAGE = 'kubectl vm token revoke <vm>… | -l <selector> | --all [-n <name
 export async function run(ctx: PluginContext, args: TokenRevokeArgs): Promise<Result> {
   const kube = ctx.kube();
   const namespace = checkNamespace(ctx.namespace());
-  const dryRun = args.dryRun !== 'none';
+  const dryRun = ctx.dryRun !== 'none';
   const { records, missing } = await selectRecords(kube, namespace, { vms: args.vm, selector: args.selector, all: args.all }, USAGE);
   const now = ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
 

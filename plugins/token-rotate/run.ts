@@ -25,7 +25,7 @@ const USAGE = 'kubectl vm token rotate <vm>… | -l <selector> | --all [--before
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export async function run(ctx: PluginContext, args: TokenRotateArgs): Promise<Result> {
-  const dryRun = args.dryRun !== 'none';
+  const dryRun = ctx.dryRun !== 'none';
   const seconds = parseDuration('token-duration', args.tokenDuration) / 1000;
   if (seconds < 600 || seconds > 2 ** 32) throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'e.g. --token-duration 24h' });
   const beforeMs = args.before !== undefined ? parseDuration('before', args.before) : undefined;
