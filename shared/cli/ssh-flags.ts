@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
-import { FLAGS_GROUP, stringFlag } from './flags.ts';
+import { FLAGS_GROUP, OUTPUT_GROUP, oneOf, stringFlag } from './flags.ts';
 
 export const SSH_GROUP = 'SSH flags:';
 
@@ -40,4 +40,20 @@ export function sshLimits(args: SshArgs): SshLimits {
   const concurrency = Number(args.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
   return { connectTimeoutMs: positive('ssh-connect-timeout', args.sshConnectTimeout), hostTimeoutMs: positive('timeout', args.timeout), concurrency };
+}
+
+export interface VmSelectionArgs {
+  vm?: string[];
+  selector?: string;
+  all?: boolean;
+  output?: 'json' | 'yaml';
+}
+
+/** VM names, -l or --all (the records of one namespace), and -o json|yaml for the VMResultList. */
+export function withVmSelection<T>(y: Argv<T>, verb: string): Argv<T & VmSelectionArgs> {
+  return y
+    .positional('vm', { type: 'string', array: true, describe: `The VMs (record names) to ${verb}` })
+    .option('selector', { alias: 'l', ...stringFlag('The VMs whose record has these labels, e.g. kubectl-vm.io/group=web') })
+    .option('all', { type: 'boolean', group: FLAGS_GROUP, describe: 'Every VM of the namespace' })
+    .option('output', { alias: 'o', type: 'string', group: OUTPUT_GROUP, coerce: oneOf<'json' | 'yaml'>('output', ['json', 'yaml']), describe: 'Print a VMResultList as json or yaml instead of the table' }) as unknown as Argv<T & VmSelectionArgs>;
 }

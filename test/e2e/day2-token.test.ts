@@ -7,7 +7,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { seedOnboardedVm, type SeededVm } from '../helpers/day2.ts';
+import { seedOnboardedVm, trustSshd, type SeededVm } from '../helpers/day2.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -57,13 +57,6 @@ async function bindings(vm: string): Promise<string[]> {
 }
 const tokenRequests = () => cluster.server?.requests.filter((r) => r.path.endsWith('/token')).length ?? 0;
 
-function trust(s: Sshd, keyName: string) {
-  const dir = path.join(cluster.home, '.ssh');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.appendFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${s.port} ${s.hostPublicKey}\n`);
-  fs.copyFileSync(s.key, path.join(dir, keyName));
-  fs.chmodSync(path.join(dir, keyName), 0o600);
-}
 
 let web1: SeededVm, web2: SeededVm, web3: SeededVm;
 
@@ -73,8 +66,8 @@ test.before(async () => {
   const sa = await cluster.kubectl(['create', 'serviceaccount', 'web-sa', '-n', ns]);
   if (sa.code !== 0) throw new Error(sa.stderr);
   sshds = [await startSshd({ root: true }), await startSshd({ root: true })];
-  trust(sshds[0]!, 'id_ed25519');
-  trust(sshds[1]!, 'id_ecdsa');
+  trustSshd(cluster.home, sshds[0]!, 'id_ed25519');
+  trustSshd(cluster.home, sshds[1]!, 'id_ecdsa');
   web1 = await seedOnboardedVm(cluster, ns, 'web-1', sshds[0]!);
   web2 = await seedOnboardedVm(cluster, ns, 'web-2', sshds[1]!);
   web3 = await seedOnboardedVm(cluster, ns, 'web-3', { deadPort: await freePort() });

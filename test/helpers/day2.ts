@@ -62,3 +62,32 @@ export function installBundle(root: string, token: string, runtime: Runtime = 's
   fs.writeFileSync(path.join(dir, 'install.sh'), installScript(), { mode: 0o755 });
   return execFileSync('bash', [path.join(dir, 'install.sh'), '--runtime', runtime], { env: { ...process.env, ROOT: root, ISTIO_PROXY_USER: process.env.USER ?? 'root' }, encoding: 'utf8' });
 }
+
+/**
+ * The day-2 fakes on the sessions' PATH (each logs its call to calls.log, as engineer 14's fakes do):
+ * pilot-agent (version, istio-iptables --cleanup-only), iptables (-V says the nf_tables backend), and date, which
+ * answers `date +%s` with the real time plus the seconds in $ROOT/run/fake-clock-skew (clock-skew checks).
+ */
+export function addDay2Fakes(sshd: Sshd): void {
+  sshd.addFake('pilot-agent', `case "$1" in
+  version) echo "1.28.0" ;;
+  istio-iptables) mkdir -p "$ROOT/run"; echo cleaned > "$ROOT/run/fake-iptables-cleaned" ;;
+esac
+exit 0
+`);
+  sshd.addFake('iptables', `case "$1" in -V|--version) echo "iptables v1.8.9 (nf_tables)" ;; esac
+exit 0
+`);
+  sshd.addFake('date', `skew=$(cat "$ROOT/run/fake-clock-skew" 2> /dev/null || echo 0)
+if [ "$1" = +%s ]; then echo $(( $(/bin/date +%s) + skew )); else exec /bin/date "$@"; fi
+`);
+}
+
+/** Trusts the sshd's host key in the test user's known_hosts, and offers its client key as ~/.ssh/<keyName>. */
+export function trustSshd(home: string, s: Sshd, keyName: string): void {
+  const dir = path.join(home, '.ssh');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.appendFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${s.port} ${s.hostPublicKey}\n`);
+  fs.copyFileSync(s.key, path.join(dir, keyName));
+  fs.chmodSync(path.join(dir, keyName), 0o600);
+}

@@ -59,3 +59,10 @@ export function istiodDeployment(env: Record<string, string> = {}, ns = 'istio-s
 export function vmWorkloadGroup(ns: string, name: string, serviceAccount: string, options: { network?: string; probe?: boolean } = {}): KubeObject {
   return buildWorkloadGroup({ name, namespace: ns, labels: { app: name }, annotations: {}, ports: {}, serviceAccount, network: options.network, probe: options.probe ? { httpGet: { port: 8080, path: '/ready' } } : undefined }) as KubeObject;
 }
+
+/** A WorkloadEntry kubectl-vm made for a VM (managed-by label), or one istiod auto-registered (not ours). */
+export function buildWorkloadEntry(ns: string, name: string, address: string, managed: boolean): KubeObject {
+  const we = istiodEntry(ns, name, address, managed ? {} : { autoRegisteredGroup: 'web', connectedAt: fromNow(-HOUR) });
+  we.metadata.labels = { ...we.metadata.labels, ...(managed ? { 'app.kubernetes.io/managed-by': 'kubectl-vm' } : {}) };
+  return we;
+}
