@@ -2,7 +2,6 @@
 // root certificate, a token), delivered over SSH into the VM's proxy-config-dir (or written locally), and the
 // proxy started with Docker (reference/sidecar-bootstrap.md). Everything the cluster says is read and checked
 // before the first connection; a dry run mints no token and connects nowhere.
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -33,9 +32,8 @@ import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../..
 import type { KubeObject } from '../../shared/kube/objects.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
-import { authMethods } from '../../shared/ssh/auth.ts';
-import { parseKnownHosts } from '../../shared/ssh/known-hosts.ts';
-import { SshSession, type AuthMethod, type HostKeyPolicy } from '../../shared/ssh/session.ts';
+import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
+import { SshSession } from '../../shared/ssh/session.ts';
 import type { SidecarBootstrapArgs } from './command.ts';
 
 const WE_API = 'networking.istio.io/v1';
@@ -309,32 +307,9 @@ interface Outcome {
   ms: number;
 }
 
-function hostKeyPolicy(ctx: PluginContext, ignore: boolean): HostKeyPolicy {
-  if (ignore) {
-    ctx.log.warn('--ignore-host-keys: the VMs\' host keys are not checked, so a machine in the middle could receive the token');
-    return { ignore: true };
-  }
-  const file = path.join(ctx.home, '.ssh', 'known_hosts');
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    // No file: every host is unknown, and each refusal says how to trust it.
-  }
-  return { ignore: false, lines: parseKnownHosts(text), file };
-}
-
 async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promise<Result> {
   const hostKeys = hostKeyPolicy(ctx, args.ignoreHostKeys === true);
-  let auth: AuthMethod[] | undefined;
-  const credentials = async () =>
-    (auth ??= await authMethods({
-      sshKey: args.sshKey,
-      home: ctx.home,
-      agentSocket: ctx.env.SSH_AUTH_SOCK || undefined,
-      passphrase: (file) => ctx.promptSecret(`Enter passphrase for key '${file}': `),
-      note: (m) => ctx.log.note(m),
-    }));
+  const credentials = lazyCredentials(ctx, args.sshKey);
 
   const one = async (p: Plan): Promise<string> => {
     const methods = await credentials();

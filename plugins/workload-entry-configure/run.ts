@@ -6,16 +6,16 @@ import { parseDuration } from '../../shared/cli/duration.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
-import { CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
+import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
 import { writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
 import { tarGz } from '../../shared/fs/tar.ts';
 import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
-import { defaultRevisionTagWebhook, injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
+import { istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { gatewayAddress } from '../../shared/kube/gateway.ts';
-import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
+import { defaultRevision, detectClusterId, mintToken, requireConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import type { WorkloadEntryConfigureArgs } from './command.ts';
@@ -102,30 +102,6 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
     });
   }
   return found.map(withDefaults);
-}
-
-/** istioctl 1.28+: without --revision, the revision that the "default" revision tag points at, else none. */
-async function defaultRevision(kube: KubeClient, istioNamespace: string): Promise<string> {
-  const tag = await kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: defaultRevisionTagWebhook(istioNamespace) });
-  return tag?.metadata.labels?.['istio.io/rev'] ?? 'default';
-}
-
-async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
-  const name = injectorConfigMapName(revision);
-  const cm = await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
-  const prefix = 'failed to automatically determine the --cluster-id';
-  if (!cm) {
-    throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {
-      hint: 'pass --cluster-id, or check --istio-namespace and --revision',
-    });
-  }
-  let values: { global?: { multiCluster?: { clusterName?: string } } };
-  try {
-    values = JSON.parse(cm.data?.values ?? '{}');
-  } catch (err) {
-    throw new DataError(`${prefix}: data.values of configmap ${istioNamespace}/${name} is not JSON: ${(err as Error).message}`, { hint: 'pass --cluster-id' });
-  }
-  return values.global?.multiCluster?.clusterName ?? '';
 }
 
 /** The east-west gateway's address for hosts (B6, B7: see gatewayAddress). */

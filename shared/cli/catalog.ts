@@ -22,6 +22,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'expose-service', describe: 'Let VMs reach a cluster Service as <name>.<namespace>.global: a ServiceEntry and a unique address' },
   { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
   { name: 'sidecar-bootstrap', describe: "Copy a WorkloadEntry's bundle to its VM over SSH and start the proxy" },
+  { name: 'onboard', describe: 'Put VMs into the mesh over SSH in one command: record, bound token, files, proxy started' },
   { name: 'status', describe: 'One row per VM: WorkloadEntry health and connection, token expiry, and with --probe what the VM itself says' },
   { name: 'token rotate', describe: 'Mint a fresh token for each VM, deliver it over SSH, then revoke the old one' },
   { name: 'token revoke', describe: "Revoke a VM's token at once, by deleting its binding; the VM is not touched" },

@@ -1,6 +1,7 @@
 // Reads that several commands share: a ConfigMap that must exist, and a service-account token for a VM
 // (TokenRequest, audience istio-ca), with errors that say what to create.
-import { CliError, ExitCode } from '../errors.ts';
+import { CliError, DataError, ExitCode } from '../errors.ts';
+import { defaultRevisionTagWebhook, injectorConfigMapName } from '../istio/revision.ts';
 import type { KubeClient } from './client.ts';
 import { ApiError } from './errors.ts';
 import type { KubeObject } from './objects.ts';
@@ -25,4 +26,28 @@ export async function mintToken(kube: KubeClient, namespace: string, serviceAcco
     const hint = err.code === 404 ? `create it: kubectl create serviceaccount ${serviceAccount} -n ${namespace}` : err.hint;
     throw new CliError(`could not create a token under service account ${serviceAccount} in namespace ${namespace}: ${err.message}`, err.exitCode, { hint, details: err.details, cause: err });
   }
+}
+
+/** istioctl 1.28+: without --revision, the revision that the "default" revision tag points at, else none. */
+export async function defaultRevision(kube: KubeClient, istioNamespace: string): Promise<string> {
+  const tag = await kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: defaultRevisionTagWebhook(istioNamespace) });
+  return tag?.metadata.labels?.['istio.io/rev'] ?? 'default';
+}
+
+export async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
+  const name = injectorConfigMapName(revision);
+  const cm = await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
+  const prefix = 'failed to automatically determine the --cluster-id';
+  if (!cm) {
+    throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {
+      hint: 'pass --cluster-id, or check --istio-namespace and --revision',
+    });
+  }
+  let values: { global?: { multiCluster?: { clusterName?: string } } };
+  try {
+    values = JSON.parse(cm.data?.values ?? '{}');
+  } catch (err) {
+    throw new DataError(`${prefix}: data.values of configmap ${istioNamespace}/${name} is not JSON: ${(err as Error).message}`, { hint: 'pass --cluster-id' });
+  }
+  return values.global?.multiCluster?.clusterName ?? '';
 }

@@ -2,6 +2,7 @@
 // ssh-agent authentication, files over SFTP with their modes, commands with their exit codes. ssh2 is loaded
 // here, on the first connection, so that nothing else pays for it at start-up.
 import type { Client, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
+import type { Duplex } from 'node:stream';
 import { CliError, DataError, ExitCode, UnreachableError } from '../errors.ts';
 import { fingerprint, hostKeyAlgorithms, knownHostsLine, knownHostsName, linesFor, verifyHostKey, type KnownHostLine } from './known-hosts.ts';
 
@@ -104,9 +105,35 @@ export class SshSession {
     private readonly client: Client,
     readonly target: SshTarget,
     private readonly options: SshOptions,
+    /** The jump hosts' connections (ProxyJump), closed with this one. */
+    private readonly hops: Client[] = [],
   ) {}
 
-  static async connect(target: SshTarget, options: SshOptions): Promise<SshSession> {
+  /**
+   * Connects to `target`, through `jumps` in order when given (ProxyJump): each hop is an SSH connection whose
+   * direct-tcpip channel (ssh2's forwardOut) carries the next one. Every hop's host key is checked.
+   */
+  static async connect(target: SshTarget, options: SshOptions, jumps: SshTarget[] = []): Promise<SshSession> {
+    const hops: Client[] = [];
+    let sock: Duplex | undefined;
+    try {
+      for (const [i, hop] of jumps.entries()) {
+        const client = await SshSession.open(hop, options, sock);
+        hops.push(client);
+        const next = jumps[i + 1] ?? target;
+        sock = await cb<Duplex>((done) => client.forwardOut('127.0.0.1', 0, next.host, next.port, done as never)).catch((err: Error) => {
+          throw new UnreachableError(`cannot reach ${where(next)} through the jump host ${where(hop)}: ${err.message}`, { hint: 'check ProxyJump in ~/.ssh/config, and that the jump host allows TCP forwarding', cause: err });
+        });
+      }
+      const client = await SshSession.open(target, options, sock);
+      return new SshSession(client, target, options, hops);
+    } catch (err) {
+      for (const h of hops.reverse()) h.end();
+      throw err;
+    }
+  }
+
+  private static async open(target: SshTarget, options: SshOptions, sock?: Duplex): Promise<Client> {
     const { Client } = await loadSsh2();
     const client = new Client();
     let refused: CliError | undefined;
@@ -127,6 +154,7 @@ export class SshSession {
         return false;
       },
       debug: options.debug,
+      ...(sock ? { sock } : {}),
     };
     if (!policy.ignore) {
       // Ask for the kinds of host key we know for this host, as ssh does, so that a known RSA key is not
@@ -141,7 +169,7 @@ export class SshSession {
       client.connect(config);
     });
     client.on('error', (err) => options.debug?.(`ssh: ${err.message}`));
-    return new SshSession(client, target, options);
+    return client;
   }
 
   private async sftp(): Promise<SFTPWrapper> {
@@ -193,6 +221,7 @@ export class SshSession {
 
   close(): void {
     this.client.end();
+    for (const h of [...this.hops].reverse()) h.end();
   }
 
   private fail(what: string, err: Error): never {

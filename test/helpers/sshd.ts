@@ -61,7 +61,7 @@ case "$1" in
     if [ "$1" = start ] && [ -f "$state/$u.active" ]; then exit 0; fi
     for conf in "$ROOT/etc/systemd/system/$u.service.d/"*.conf; do
       [ -f "$conf" ] || continue
-      grep '^ExecStartPre=' "$conf" | sed 's/^ExecStartPre=-\{0,1\}//' | while read -r shell script; do
+      grep '^ExecStartPre=' "$conf" | sed -e 's/^ExecStartPre=//' -e 's/^-//' | while read -r shell script; do
         ROOT="$ROOT" "$shell" "$ROOT$script" || { echo "fake systemctl: ExecStartPre of $u failed" >&2; exit 1; }
       done || exit 1
     done
