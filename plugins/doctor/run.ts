@@ -5,8 +5,10 @@ import { checkNamespace } from '../../shared/cli/args.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { sshLimits } from '../../shared/cli/ssh-flags.ts';
 import { CliError, ExitCode } from '../../shared/errors.ts';
+import yaml from 'js-yaml';
 import { injectorConfigMapName, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { ISTIOD_GATEWAY, istiodVirtualServiceName } from '../../shared/istio/expose-istiod.ts';
+import { findVmGateway } from '../../shared/kube/gateway.ts';
 import { configMapRef, type ConfigMap } from '../../shared/kube/istio-reads.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
 import { clusterChecks, doctorReport, doctorTable, type Check, type ClusterFacts, type Deployment, type Service, type WorkloadGroup } from '../../shared/vm/doctor-checks.ts';
@@ -70,7 +72,29 @@ export async function run(ctx: PluginContext, args: DoctorArgs): Promise<Result>
       }),
     ),
   ]);
+  // The gateway of each network in play, found as every command finds it.
+  const meshYaml = parseYamlMap(mesh?.data?.mesh);
+  const networksYaml = parseYamlMap(mesh?.data?.meshNetworks);
+  let meshNetwork: string | undefined;
+  try {
+    meshNetwork = (JSON.parse(injector?.data?.values ?? '{}') as { global?: { network?: string } }).global?.network || undefined;
+  } catch {
+    meshNetwork = undefined;
+  }
+  // A group without a network is on the cluster's network.
+  const networks = [...new Set([meshNetwork, ...groupFacts.map((g) => g.group?.spec?.template?.network || meshNetwork)])];
+  const gateways = await Promise.all(
+    networks.map(async (network) => {
+      try {
+        return { network, gateway: await findVmGateway(kube, { istioNamespace: ins, network, meshConfig: meshYaml, meshNetworks: networksYaml }) };
+      } catch (err) {
+        if (!(err instanceof CliError)) throw err;
+        return { network, tried: err.details.map((d) => d.replace(/^\d+\. /, '')) };
+      }
+    }),
+  );
   const facts: ClusterFacts = {
+    gateways,
     istioNamespace: ins,
     revision,
     namespace,
@@ -93,4 +117,13 @@ export async function run(ctx: PluginContext, args: DoctorArgs): Promise<Result>
   const trailer = [`${report.summary.pass} passed, ${report.summary.warn} warnings, ${report.summary.fail} failed`];
   if (args.output) return { objects: [report as never], exitCode };
   return { summary: doctorTable(report), trailer, exitCode };
+}
+
+function parseYamlMap(text: string | undefined): Record<string, unknown> {
+  try {
+    const v = text ? yaml.load(text) : {};
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

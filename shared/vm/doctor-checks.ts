@@ -2,7 +2,8 @@
 // fixes it. Pure: the plugin reads the cluster (and over SSH the VMs) and hands what it read to these checks.
 import yaml from 'js-yaml';
 import type { KubeObject } from '../kube/objects.ts';
-import { EASTWEST_GATEWAY, NETWORK_LABEL } from '../istio/eastwest-gateway.ts';
+import type { VmGateway } from '../kube/gateway.ts';
+import { NETWORK_LABEL } from '../istio/eastwest-gateway.ts';
 import { ISTIOD_GATEWAY, istiodVirtualServiceName } from '../istio/expose-istiod.ts';
 import { formatTable } from '../output/table.ts';
 
@@ -53,6 +54,8 @@ export interface ClusterFacts {
   istiod?: Deployment;
   rootCert: boolean;
   groups: { name: string; group?: WorkloadGroup; vmsWithoutOwnEntry: number }[];
+  /** The VMs' gateway (shared/kube/gateway.ts's lookup) for the mesh's network and for each group's network. */
+  gateways: { network?: string; gateway?: VmGateway; tried?: string[] }[];
   serviceAccounts: { name: string; exists: boolean; mayMintTokens: boolean; reason?: string }[];
 }
 
@@ -76,30 +79,6 @@ function parseJson(text: string | undefined): Record<string, any> {
   }
 }
 
-/**
- * The east-west gateway of `network` (any network when undefined): the Service labelled with it, else
- * istio-eastwestgateway, else the Service of meshNetworks' registryServiceName.
- */
-export function findGateway(f: ClusterFacts, network: string | undefined): Service | undefined {
-  const labelled = f.services.filter((s) => s.metadata.labels?.[NETWORK_LABEL] !== undefined && (network === undefined || s.metadata.labels[NETWORK_LABEL] === network));
-  const byPorts = (s: Service) => (s.spec?.ports ?? []).some((p) => p.port === 15443 || p.port === 15012);
-  const found = labelled.find(byPorts) ?? labelled[0];
-  if (found) return found;
-  const networks = parseYaml(f.meshNetworks).networks ?? {};
-  for (const [name, n] of Object.entries<any>(networks)) {
-    if (network !== undefined && name !== network) continue;
-    const registry = n?.gateways?.find((g: any) => g.registryServiceName)?.registryServiceName as string | undefined;
-    if (registry) {
-      const [svc, ns] = registry.split('.');
-      const s = f.services.find((x) => x.metadata.name === svc && (!ns || x.metadata.namespace === ns));
-      if (s) return s;
-    }
-  }
-  return f.services.find((s) => s.metadata.name === EASTWEST_GATEWAY);
-}
-
-export const gatewayAddressOf = (s: Service) => s.status?.loadBalancer?.ingress?.map((i) => i.ip ?? i.hostname).find(Boolean) ?? s.spec?.externalIPs?.[0];
-
 function eastwestFix(network: string | undefined, revision: string): string {
   const rev = revision ? ` --revision ${revision}` : '';
   return network ? `kubectl vm eastwest-gateway --network ${network}${rev} --label-namespace | istioctl install -y -f -` : `kubectl vm eastwest-gateway --single-cluster${rev} | istioctl install -y -f -`;
@@ -119,25 +98,26 @@ export function clusterChecks(f: ClusterFacts): Check[] {
   const mesh = parseYaml(f.meshConfig);
   const meshNetwork: string | undefined = values.global?.network || undefined;
 
-  // The east-west gateway: its ports and address.
-  const gw = findGateway(f, undefined);
-  const gwName = gw ? `service/${gw.metadata.name}` : `service/${EASTWEST_GATEWAY}`;
-  if (!gw) {
-    out.push(problem('fail', 'gateway', `${ins}/${EASTWEST_GATEWAY}`, `no east-west gateway in ${ins}: no Service labelled ${NETWORK_LABEL}, none named ${EASTWEST_GATEWAY}`, eastwestFix(meshNetwork, f.revision)));
-  } else {
-    const ports = new Set((gw.spec?.ports ?? []).map((p) => p.port));
-    const missing = GATEWAY_PORTS.filter((p) => !ports.has(p));
-    out.push(
-      missing.length
-        ? problem('fail', 'gateway-ports', `${ins}/${gw.metadata.name}`, `${gwName} lacks port${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (VMs need 15012 for istiod, 15443 for the mesh, 15017 for the webhook)`, eastwestFix(gw.metadata.labels?.[NETWORK_LABEL] ?? meshNetwork, f.revision))
-        : pass('gateway-ports', `${ins}/${gw.metadata.name}`, `${gwName} has ports ${GATEWAY_PORTS.join(', ')}`),
-    );
-    const address = gatewayAddressOf(gw);
-    out.push(
-      address
-        ? pass('gateway-address', `${ins}/${gw.metadata.name}`, `${gwName} has the external address ${address}`)
-        : problem('fail', 'gateway-address', `${ins}/${gw.metadata.name}`, `${gwName} has no external address yet, so VMs cannot reach it`, `kubectl get service ${gw.metadata.name} -n ${ins} -w`),
-    );
+  // The VMs' gateway, for each network in play: found (as every command finds it), its ports, its address.
+  for (const g of f.gateways) {
+    const of = g.network ? ` of network ${g.network}` : '';
+    if (!g.gateway) {
+      out.push(problem('fail', 'gateway', ins, `no gateway for the VMs${of}: ${(g.tried ?? []).join('; ')}`, eastwestFix(g.network ?? meshNetwork, f.revision)));
+      continue;
+    }
+    const svcRef = g.gateway.service;
+    const svc = svcRef && f.services.find((s) => s.metadata.name === svcRef.name && s.metadata.namespace === svcRef.namespace);
+    const target = svcRef ? `${svcRef.namespace}/${svcRef.name}` : g.gateway.source;
+    if (svc) {
+      const ports = new Set((svc.spec?.ports ?? []).map((p) => p.port));
+      const missing = GATEWAY_PORTS.filter((p) => !ports.has(p));
+      out.push(
+        missing.length
+          ? problem('fail', 'gateway-ports', target, `service/${svcRef!.name}${of} lacks port${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (VMs need 15012 for istiod, 15443 for the mesh, 15017 for the webhook)`, eastwestFix(svc.metadata.labels?.[NETWORK_LABEL] ?? g.network ?? meshNetwork, f.revision))
+          : pass('gateway-ports', target, `service/${svcRef!.name}${of} has ports ${GATEWAY_PORTS.join(', ')}`),
+      );
+    }
+    out.push(pass('gateway-address', target, `the VMs${of} reach the mesh at ${g.gateway.address} (${g.gateway.source})`));
   }
 
   // expose-istiod's Gateway and VirtualService, for the revision.
@@ -192,11 +172,13 @@ export function clusterChecks(f: ClusterFacts): Check[] {
       out.push(pass('workload-group', `${f.namespace}/${g.name}`, `workloadgroup ${g.name} exists (no network: the VMs are on the cluster's network)`));
       continue;
     }
-    const netGw = f.services.find((s) => s.metadata.labels?.[NETWORK_LABEL] === network) ?? (parseYaml(f.meshNetworks).networks?.[network] ? findGateway(f, network) : undefined);
+    const netGw = f.gateways.find((x) => x.network === network)?.gateway;
+    // Only meshNetworks or the network label make a gateway that network's (a fallback by name does not).
+    const forNetwork = netGw && (netGw.source === `meshNetworks network ${network}` || netGw.source.includes(`${NETWORK_LABEL}=${network}`));
     out.push(
-      netGw
-        ? pass('workload-group', `${f.namespace}/${g.name}`, `workloadgroup ${g.name} is on network ${network}, served by service/${netGw.metadata.name}`)
-        : problem('fail', 'workload-group', `${f.namespace}/${g.name}`, `workloadgroup ${g.name} is on network ${network}, but no gateway is labelled ${NETWORK_LABEL}=${network}`, eastwestFix(network, f.revision)),
+      forNetwork
+        ? pass('workload-group', `${f.namespace}/${g.name}`, `workloadgroup ${g.name} is on network ${network}, served by ${netGw!.source}`)
+        : problem('fail', 'workload-group', `${f.namespace}/${g.name}`, `workloadgroup ${g.name} is on network ${network}, but no gateway is labelled ${NETWORK_LABEL}=${network} (or listed in meshNetworks)`, eastwestFix(network, f.revision)),
     );
   }
 

@@ -1,14 +1,11 @@
 // Connections of the day-2 commands to VMs, by the SSH target their record names (`user@host:port`): one set of
 // credentials and one host-key policy per run, a time limit per VM, and a fleet run with bounded parallelism in
 // which an unreachable VM is a result, not a failure of the others.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { PluginContext } from '../cli/plugin.ts';
 import type { SshArgs, SshLimits } from '../cli/ssh-flags.ts';
 import { asCliError, CliError, DataError, UnreachableError } from '../errors.ts';
 import { mapLimit } from '../kube/parallel.ts';
-import { authMethods } from '../ssh/auth.ts';
-import { parseKnownHosts } from '../ssh/known-hosts.ts';
+import { hostKeyPolicy, lazyCredentials } from '../ssh/connect.ts';
 import { SshSession, type AuthMethod, type HostKeyPolicy, type SshTarget } from '../ssh/session.ts';
 
 /** `user@host:port`, `user@[fd00::1]:22`, `host` → the target; the user and port default as ssh's do. */
@@ -24,26 +21,16 @@ export const describeTarget = (t: SshTarget) => `${t.user}@${t.host.includes(':'
 
 /** Opens sessions for one run: keys are read (and decrypted) once, known_hosts once. */
 export class VmConnector {
-  private auth?: Promise<AuthMethod[]>;
+  readonly credentials: () => Promise<AuthMethod[]>;
   private readonly hostKeys: HostKeyPolicy;
 
   constructor(
     private readonly ctx: PluginContext,
-    private readonly args: SshArgs,
+    args: SshArgs,
     readonly limits: SshLimits,
   ) {
     this.hostKeys = hostKeyPolicy(ctx, args.ignoreHostKeys === true);
-  }
-
-  credentials(): Promise<AuthMethod[]> {
-    this.auth ??= authMethods({
-      sshKey: this.args.sshKey,
-      home: this.ctx.home,
-      agentSocket: this.ctx.env.SSH_AUTH_SOCK || undefined,
-      passphrase: (file) => this.ctx.promptSecret(`Enter passphrase for key '${file}': `),
-      note: (m) => this.ctx.log.note(m),
-    });
-    return this.auth;
+    this.credentials = lazyCredentials(ctx, args.sshKey);
   }
 
   /**
@@ -77,20 +64,6 @@ export class VmConnector {
   }
 }
 
-function hostKeyPolicy(ctx: PluginContext, ignore: boolean): HostKeyPolicy {
-  if (ignore) {
-    ctx.log.warn("--ignore-host-keys: the VMs' host keys are not checked, so a machine in the middle could answer for a VM");
-    return { ignore: true };
-  }
-  const file = path.join(ctx.home, '.ssh', 'known_hosts');
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    // No file: every host is unknown, and each refusal says how to trust it.
-  }
-  return { ignore: false, lines: parseKnownHosts(text), file };
-}
 
 export type FleetOutcome<T> = { ok: true; value: T; ms: number } | { ok: false; error: CliError; ms: number };
 
