@@ -105,6 +105,13 @@ export class KubeClient {
     return { allowed: status.allowed === true, reason: status.reason };
   }
 
+  /** The API server's clock: the Date header of a GET /version (for clock-skew checks). */
+  async serverDate(): Promise<Date | undefined> {
+    const res = await this.transport.send({ method: 'GET', path: '/version', what: { verb: 'get', resource: 'version' } });
+    const date = res.headers.date;
+    return date ? new Date(date) : undefined;
+  }
+
   create<T extends KubeObject>(obj: T): Promise<T> {
     return this.write('create', obj, (type, version, body) => ({
       method: 'POST',

@@ -65,8 +65,9 @@ export function installBundle(root: string, token: string, runtime: Runtime = 's
 
 /**
  * The day-2 fakes on the sessions' PATH (each logs its call to calls.log, as engineer 14's fakes do):
- * pilot-agent (version, istio-iptables --cleanup-only), iptables (-V says the nf_tables backend), and date, which
- * answers `date +%s` with the real time plus the seconds in $ROOT/run/fake-clock-skew (clock-skew checks).
+ * pilot-agent (version, istio-iptables --cleanup-only), iptables (-V says the nf_tables backend), ss (prints
+ * $ROOT/run/fake-ss), nc (fails while $ROOT/run/fake-nc-fail exists), and date, which answers `date +%s` with
+ * the real time plus the seconds in $ROOT/run/fake-clock-skew (clock-skew checks).
  */
 export function addDay2Fakes(sshd: Sshd): void {
   sshd.addFake('pilot-agent', `case "$1" in
@@ -76,6 +77,12 @@ esac
 exit 0
 `);
   sshd.addFake('iptables', `case "$1" in -V|--version) echo "iptables v1.8.9 (nf_tables)" ;; esac
+exit 0
+`);
+  sshd.addFake('ss', `cat "$ROOT/run/fake-ss" 2> /dev/null
+exit 0
+`);
+  sshd.addFake('nc', `[ -f "$ROOT/run/fake-nc-fail" ] && exit 1
 exit 0
 `);
   sshd.addFake('date', `skew=$(cat "$ROOT/run/fake-clock-skew" 2> /dev/null || echo 0)
@@ -90,4 +97,12 @@ export function trustSshd(home: string, s: Sshd, keyName: string): void {
   fs.appendFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${s.port} ${s.hostPublicKey}\n`);
   fs.copyFileSync(s.key, path.join(dir, keyName));
   fs.chmodSync(path.join(dir, keyName), 0o600);
+}
+
+/** A workload certificate as pilot-agent writes it (OUTPUT_CERTS), valid for `days`, under the sshd's root. */
+export function writeWorkloadCert(root: string, dir: string, days: number): void {
+  const out = path.join(root, dir);
+  fs.mkdirSync(out, { recursive: true });
+  const key = path.join(tempDir(), 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', path.join(out, 'cert-chain.pem'), '-days', String(days), '-subj', '/O=cluster.local'], { stdio: 'ignore' });
 }
