@@ -9,7 +9,7 @@ export interface ExposeServiceArgs extends KubeArgs, OutputArgs, CommonArgs {
   service?: string;
   port?: string[];
   gatewayAddress?: string;
-  gatewayService: string;
+  gatewayService?: string;
   istioNamespace: string;
   addressRange: string;
 }
@@ -24,7 +24,7 @@ export const exposeService = defineCommand<ExposeServiceArgs>({
       .positional('service', { type: 'string', describe: 'The cluster Service that VMs should reach as <service>.<namespace>.global' })
       .option('port', { alias: 'p', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: '[<protocol>:]<port> to expose instead of all the Service\'s ports, e.g. http:8000 (repeatable)' })
       .option('gateway-address', stringFlag("The ingress gateway's address (IP or DNS name) the VMs send to, on port 15443 (default: looked up)", ISTIO_GROUP))
-      .option('gateway-service', { ...stringFlag('The ingress gateway Service, name[.namespace], whose load balancer address is looked up', ISTIO_GROUP), default: 'istio-ingressgateway' })
+      .option('gateway-service', stringFlag('The gateway Service, NAMESPACE/NAME (or name[.namespace]), whose load balancer address is used (default: looked up, see README)', ISTIO_GROUP))
       .option('istio-namespace', { alias: 'i', ...stringFlag('The namespace Istio is installed in; the address claims are kept there', ISTIO_GROUP), default: 'istio-system' })
       .option('address-range', { ...stringFlag('The IPv4 range the .global addresses come from', ISTIO_GROUP), default: DEFAULT_GLOBAL_RANGE });
     return withExamples(withKubeFlags(withOutputFlags(flags)), [

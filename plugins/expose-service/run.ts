@@ -19,6 +19,8 @@ import {
 } from '../../shared/istio/global-service.ts';
 import { parsePorts } from '../../shared/istio/ports.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
+import { findVmGateway, parseGatewayService } from '../../shared/kube/gateway.ts';
+import { parseYamlMapping } from '../../shared/vm/bundle.ts';
 import { ensure, kubectlResource, reconcile } from '../../shared/kube/ensure.ts';
 import { ADDRESS_CONFIGMAP, claimAddress } from '../../shared/kube/global-addresses.ts';
 import { dns1123SubdomainProblem, isIPAddress } from '../../shared/kube/names.ts';
@@ -32,7 +34,8 @@ interface Options {
   namespace: string;
   ports?: GlobalPort[];
   gatewayAddress?: string;
-  gatewayService: { name: string; namespace: string };
+  /** --gateway-service; else the shared lookup. */
+  gatewayService?: { name: string; namespace: string };
   istioNamespace: string;
   range: AddressRange;
 }
@@ -47,11 +50,16 @@ function optionsFrom(ctx: PluginContext, args: ExposeServiceArgs): Options {
     throw new UsageError(`invalid --gateway-address "${gatewayAddress}": expected an IP address or a DNS name`, { hint: 'for example --gateway-address 35.232.112.158' });
   }
   const istioNamespace = checkNamespace(args.istioNamespace);
-  const parts = args.gatewayService.split('.');
-  if (parts.length > 2 || parts.some((p) => p === '')) {
-    throw new UsageError(`invalid --gateway-service "${args.gatewayService}": expected <service> or <service>.<namespace>`, { hint: 'for example --gateway-service istio-ingressgateway.istio-system' });
+  // NAME[.NAMESPACE] (this command's first spelling) or NAMESPACE/NAME (as every other command takes it).
+  let gatewayService: { name: string; namespace: string } | undefined;
+  if (args.gatewayService?.includes('/')) gatewayService = parseGatewayService(args.gatewayService, istioNamespace);
+  else if (args.gatewayService !== undefined) {
+    const parts = args.gatewayService.split('.');
+    if (parts.length > 2 || parts.some((p) => p === '')) {
+      throw new UsageError(`invalid --gateway-service "${args.gatewayService}": expected <namespace>/<service> or <service>[.<namespace>]`, { hint: 'for example --gateway-service istio-system/istio-ingressgateway' });
+    }
+    gatewayService = { name: checkSubdomain('gateway service', parts[0]!), namespace: parts[1] ? checkNamespace(parts[1]) : istioNamespace };
   }
-  const gatewayService = { name: checkSubdomain('gateway service', parts[0]!), namespace: parts[1] ? checkNamespace(parts[1]) : istioNamespace };
   const range = parseRange(args.addressRange);
   return { name, ports, gatewayAddress, gatewayService, istioNamespace, range, namespace: checkNamespace(ctx.namespace()) };
 }
@@ -126,21 +134,13 @@ function warnUnknownPorts(ctx: PluginContext, service: LiveService, ports: Globa
 }
 
 /**
- * The gateway address as the seeds read it (status.loadBalancer.ingress[0].ip), else the load balancer's host
- * name (a DNS-resolution ServiceEntry may name a host), else the Service's first externalIP.
+ * The gateway the VMs send to, from the lookup every command shares (meshConfig.ingressService,
+ * istio-eastwestgateway, istio-ingressgateway, or --gateway-service): its load balancer's IP, else its host name (a
+ * DNS-resolution ServiceEntry may name a host), else its first externalIP.
  */
 async function detectGateway(ctx: PluginContext, kube: KubeClient, o: Options): Promise<string> {
-  const { name, namespace } = o.gatewayService;
-  const hint = `pass --gateway-address, or name the gateway with --gateway-service (it is ${name} in ${namespace} now)`;
-  const svc = await kube.get<LiveService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
-  if (!svc) throw new CliError(`the ingress gateway Service ${namespace}/${name} does not exist`, ExitCode.general, { hint });
-  const ingress = svc.status?.loadBalancer?.ingress?.[0];
-  if (ingress?.ip) return ingress.ip;
-  if (ingress?.hostname) {
-    ctx.log.note(`the load balancer of ${namespace}/${name} has the host name ${ingress.hostname}; the ServiceEntry resolves it by DNS`);
-    return ingress.hostname;
-  }
-  const external = svc.spec?.externalIPs?.[0];
-  if (external) return external;
-  throw new CliError(`the ingress gateway Service ${namespace}/${name} has no load balancer address and no externalIPs yet`, ExitCode.general, { hint });
+  const mesh = await kube.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', name: 'istio', namespace: o.istioNamespace });
+  const gw = await findVmGateway(kube, { istioNamespace: o.istioNamespace, meshConfig: parseYamlMapping(mesh?.data?.mesh), meshNetworks: parseYamlMapping(mesh?.data?.meshNetworks), service: o.gatewayService });
+  if (gw.isHostname) ctx.log.note(`the load balancer of ${gw.service ? `${gw.service.namespace}/${gw.service.name}` : gw.source} has the host name ${gw.address}; the ServiceEntry resolves it by DNS`);
+  return gw.address;
 }

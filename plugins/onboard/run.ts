@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { checkNamespace } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
-import { parseDuration } from '../../shared/cli/duration.ts';
+import { concurrency, positiveDuration, tokenSeconds } from '../../shared/cli/duration.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { asCliError, CliError, ExitCode, UsageError } from '../../shared/errors.ts';
 import type { BundleFile } from '../../shared/istio/bundle.ts';
@@ -15,6 +15,7 @@ import type { KubeClient } from '../../shared/kube/client.ts';
 import { parseGatewayService } from '../../shared/kube/gateway.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
+import { fleetResult, type VmOutcome } from '../../shared/output/fleet.ts';
 import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
 import { resolveHost, type SshConfigLookup } from '../../shared/ssh/config.ts';
 import { SshSession, type HostKeyPolicy } from '../../shared/ssh/session.ts';
@@ -135,24 +136,15 @@ export function parseHosts(positional: string[], file: { text: string; name: str
 
 function checkOptions(ctx: PluginContext, args: OnboardArgs): Options {
   if (!args.group) throw new UsageError('expecting --group: the WorkloadGroup the VMs join', { hint: USAGE });
-  const tokenSeconds = parseDuration('token-duration', args.tokenDuration) / 1000;
-  if (tokenSeconds < 600 || tokenSeconds > 2 ** 32) throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'the API server refuses shorter tokens; e.g. --token-duration 1h' });
-  const concurrency = Number(args.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
-  const positive = (flag: string, value: string) => {
-    const ms = parseDuration(flag, value);
-    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
-    return ms;
-  };
   return {
     namespace: checkNamespace(ctx.namespace()),
     group: args.group,
     runtime: checkRuntime(args.runtime, '--runtime'),
     dryRun: args.dryRun !== undefined && args.dryRun !== 'none',
-    tokenSeconds,
-    concurrency,
-    connectTimeoutMs: positive('ssh-connect-timeout', args.sshConnectTimeout),
-    fileTimeoutMs: positive('timeout', args.timeout),
+    tokenSeconds: tokenSeconds('token-duration', args.tokenDuration),
+    concurrency: concurrency(args.concurrency),
+    connectTimeoutMs: positiveDuration('ssh-connect-timeout', args.sshConnectTimeout),
+    fileTimeoutMs: positiveDuration('timeout', args.timeout),
   };
 }
 
@@ -242,36 +234,16 @@ export async function run(ctx: PluginContext, args: OnboardArgs): Promise<Result
     report(failed ? `${plans.length - failed} of ${plans.length} VMs onboarded, ${failed} failed` : `${plans.length} VM${plans.length > 1 ? 's' : ''} onboarded into ${o.namespace}/${o.group}`);
     return out;
   });
-  for (const x of outcomes) {
-    if (!x.error) continue;
-    ctx.log.info(`error: ${x.vm}: ${x.error.message}`);
-    for (const d of x.error.details) ctx.log.info(`  ${d}`);
-    if (x.error.hint) ctx.log.info(`hint: ${x.error.hint}`);
-  }
-  if (outcomes.some((x) => x.result === 'skipped')) ctx.log.note('VMs were skipped after the first failure; --continue-on-error works through all of them');
-  const failed = outcomes.some((x) => x.error || x.result === 'skipped');
-  if (!failed && fleet) ctx.log.note(`check them with: kubectl get secrets -n ${o.namespace} -l kubectl-vm.io/group=${o.group}`);
-  return { summary: resultTable(outcomes), exitCode: failed ? ExitCode.general : ExitCode.ok };
+  const result = fleetResult(ctx.log, outcomes);
+  if (result.exitCode === ExitCode.ok && fleet) ctx.log.note(`the VMs' records: kubectl get secrets -n ${o.namespace} -l kubectl-vm.io/group=${o.group}`);
+  return result;
 }
 
 async function loadSshConfig(ctx: PluginContext): Promise<(host: string) => SshConfigLookup> {
   return (host) => resolveHost(ctx, host);
 }
 
-interface Outcome {
-  vm: string;
-  address: string;
-  result: string;
-  error?: CliError;
-  ms: number;
-}
-
-/** VM, ADDRESS, RESULT and TIME, as kubectl prints its tables. */
-function resultTable(rows: Outcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.vm, r.address, r.error ? `failed: ${r.error.message}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
-  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join('').trimEnd());
-}
+type Outcome = VmOutcome;
 
 // ---------------------------------------------------------------------------------------------------------------
 // One VM

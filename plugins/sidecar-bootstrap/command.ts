@@ -19,6 +19,9 @@ export interface SidecarBootstrapArgs extends KubeArgs, CommonArgs {
   timeout: string;
   ignoreHostKeys?: boolean;
   istioNamespace: string;
+  gatewayService?: string;
+  gatewayAddress?: string;
+  runtime: string;
   concurrency: string;
   continueOnError?: boolean;
   dryRun: DryRun;
@@ -39,6 +42,9 @@ export const sidecarBootstrap = defineCommand<SidecarBootstrapArgs>({
       .option('start-istio-proxy', { type: 'boolean', group: FLAGS_GROUP, describe: 'Also (re)start the proxy on the VM: docker rm --force, then docker run' })
       .option('duration', { ...stringFlag('Lifetime of the token the VM gets its first certificate with, e.g. 24h (at least 10m)'), default: '24h' })
       .option('istio-namespace', { alias: 'i', ...stringFlag('The namespace Istio is installed in'), default: 'istio-system' })
+      .option('gateway-service', stringFlag('The gateway the VMs reach istiod through, NAMESPACE/NAME (default: looked up, see README)'))
+      .option('gateway-address', stringFlag('The address the VMs reach istiod at, instead of a gateway Service'))
+      .option('runtime', { ...stringFlag('How the proxy runs on the VM: docker (as tctl) or systemd (the istio-sidecar package, as onboard)'), default: 'docker' })
       .option('concurrency', { ...stringFlag('How many VMs to work on at once'), default: '8' })
       .option('continue-on-error', { type: 'boolean', group: FLAGS_GROUP, describe: 'Go on with the other VMs after one fails (the exit code still says it failed)' })
       .option('ssh-key', { alias: 'k', ...stringFlag('Private key to log in with (default: ~/.ssh/id_dsa, id_ecdsa, id_ed25519, id_rsa, then the ssh-agent)', SSH_GROUP) })

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { checkNamespace } from '../../shared/cli/args.ts';
-import { parseDuration } from '../../shared/cli/duration.ts';
+import { concurrency as checkConcurrency, positiveDuration, tokenSeconds as checkTokenSeconds } from '../../shared/cli/duration.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { asCliError, CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
@@ -28,10 +28,15 @@ import {
 } from '../../shared/istio/sidecar-bootstrap.ts';
 import { ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
+import { findVmGateway, parseGatewayService } from '../../shared/kube/gateway.ts';
 import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
-import type { KubeObject } from '../../shared/kube/objects.ts';
-import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
+import { fleetResult, type VmOutcome } from '../../shared/output/fleet.ts';
+import { SshDelivery } from '../../shared/vm/deliver/ssh.ts';
+import { PROXY_USER, SIDECAR_ENV, STATE_DIR, systemdLayout } from '../../shared/vm/layout.ts';
+import type { Runtime } from '../../shared/vm/record.ts';
+import { chownForProxy } from '../../shared/vm/runtime/docker.ts';
+import { preflightError, systemdCommands } from '../../shared/vm/runtime/systemd.ts';
 import { hostKeyPolicy, lazyCredentials } from '../../shared/ssh/connect.ts';
 import { SshSession } from '../../shared/ssh/session.ts';
 import type { SidecarBootstrapArgs } from './command.ts';
@@ -48,6 +53,7 @@ interface Options {
   concurrency: number;
   istioNamespace: string;
   fleet: boolean;
+  runtime: Runtime;
 }
 
 /** Every flag checked before the first request, with tctl's rules on what cannot be combined (§2.1). */
@@ -64,17 +70,11 @@ export function checkOptions(args: SidecarBootstrapArgs): Options {
     if (dryRun && value !== undefined) throw new UsageError(`it is not possible to use --dry-run flag together with ${flag}`, { hint: `${flag} writes nothing secret until you run it; drop --dry-run` });
     if (value === '') throw new UsageError(`${flag} needs a path`, { hint: `e.g. ${flag} ${flag === '--output-dir' ? './bundle' : 'vm.tgz'}` });
   }
-  const tokenSeconds = parseDuration('duration', args.duration) / 1000;
-  if (tokenSeconds < 600 || tokenSeconds > 2 ** 32) throw new UsageError(`invalid --duration "${args.duration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'e.g. --duration 24h' });
+  const tokenSeconds = checkTokenSeconds('duration', args.duration, '24h');
   const sshPort = Number(args.sshPort);
   if (!/^\d+$/.test(args.sshPort) || sshPort < 1 || sshPort > 65535) throw new UsageError(`invalid --ssh-port "${args.sshPort}": expected 1 to 65535`, { hint: 'e.g. --ssh-port 22' });
-  const concurrency = Number(args.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
-  const positive = (flag: string, value: string) => {
-    const ms = parseDuration(flag, value);
-    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
-    return ms;
-  };
+  const concurrency = checkConcurrency(args.concurrency);
+  const positive = positiveDuration;
   return {
     dryRun,
     tokenSeconds,
@@ -84,6 +84,7 @@ export function checkOptions(args: SidecarBootstrapArgs): Options {
     concurrency,
     istioNamespace: checkNamespace(args.istioNamespace),
     fleet: !args.workloadentry,
+    runtime: checkRuntime(args.runtime),
   };
 }
 
@@ -129,40 +130,27 @@ function yamlMap(text: string | undefined, what: string): Record<string, unknown
   }
 }
 
-type Service = KubeObject & { spec?: { ports?: { port: number }[] }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } };
-
-/** The mesh-expansion gateway (§2.3 step 6): meshNetworks, then meshConfig.ingressService, then istio-ingressgateway. */
-async function findGateway(kube: KubeClient, istioNamespace: string, meshConfig: Record<string, unknown>, meshNetworks: Record<string, unknown>, values: InjectorValues): Promise<Gateway> {
-  const networks = (meshNetworks.networks ?? {}) as Record<string, { gateways?: { registryServiceName?: string; address?: string }[] }>;
-  const gw = values.global?.network ? networks[values.global.network]?.gateways?.[0] : undefined;
-  if (gw?.address) return { address: gw.address, isHostname: !isIPAddress(gw.address) };
-  let name = 'istio-ingressgateway';
-  let namespace = istioNamespace;
-  let from = `the default gateway`;
-  if (gw?.registryServiceName) {
-    [name, namespace = istioNamespace] = gw.registryServiceName.split('.') as [string, string?];
-    from = `meshNetworks network ${values.global!.network}`;
-  } else if (typeof meshConfig.ingressService === 'string' && meshConfig.ingressService) {
-    name = meshConfig.ingressService;
-    from = 'meshConfig.ingressService';
-  }
-  const svc = await kube.get<Service>({ apiVersion: 'v1', kind: 'Service', name, namespace });
-  if (!svc) {
-    throw new CliError(`the mesh-expansion gateway service ${namespace}/${name} (${from}) does not exist`, ExitCode.general, {
-      hint: `install a gateway that exposes port ${GATEWAY_PORT} to the VMs (e.g. istio-ingressgateway with the mesh-expansion ports)`,
-    });
-  }
-  if (!svc.spec?.ports?.some((p) => p.port === GATEWAY_PORT)) {
-    throw new CliError(`the gateway service ${namespace}/${name} has no port ${GATEWAY_PORT}, which the VMs reach istiod through`, ExitCode.general, {
+/**
+ * The mesh-expansion gateway (§2.3 step 6), from the lookup every command shares (meshNetworks, the network's
+ * labelled Service, meshConfig.ingressService, istio-eastwestgateway, istio-ingressgateway), which must expose the
+ * port VMs reach istiod through.
+ */
+async function findGateway(kube: KubeClient, args: SidecarBootstrapArgs, istioNamespace: string, meshConfig: Record<string, unknown>, meshNetworks: Record<string, unknown>, values: InjectorValues): Promise<Gateway> {
+  const gw = await findVmGateway(kube, {
+    istioNamespace,
+    network: values.global?.network,
+    meshConfig,
+    meshNetworks,
+    service: args.gatewayService === undefined ? undefined : parseGatewayService(args.gatewayService, istioNamespace),
+    address: args.gatewayAddress,
+  });
+  if (gw.service && gw.ports && !gw.ports.includes(gw.gatewayPort ?? GATEWAY_PORT)) {
+    const { namespace, name } = gw.service;
+    throw new CliError(`the gateway service ${namespace}/${name} has no port ${gw.gatewayPort ?? GATEWAY_PORT}, which the VMs reach istiod through`, ExitCode.general, {
       hint: `add port ${GATEWAY_PORT} (tls) to the gateway, as Istio's mesh-expansion setup does`,
     });
   }
-  const ingress = svc.status?.loadBalancer?.ingress ?? [];
-  const hostname = ingress.find((i) => i.hostname)?.hostname;
-  if (hostname) return { address: hostname, isHostname: true };
-  const ip = ingress.find((i) => i.ip)?.ip;
-  if (ip) return { address: ip, isHostname: false };
-  throw new CliError(`the gateway service ${namespace}/${name} has no load-balancer address yet`, ExitCode.general, { hint: `wait for it: kubectl get service ${name} -n ${namespace} -w` });
+  return { address: gw.address, isHostname: gw.isHostname };
 }
 
 /** One VM's plan: where it is, and everything that goes there except the token. */
@@ -230,7 +218,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
     }
   }
   const rootCert = (await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it; is istiod running in ${ns}?`)).data?.['root-cert.pem'] ?? '';
-  const gateway = await findGateway(kube, ns, meshConfig, meshNetworks, values);
+  const gateway = await findGateway(kube, args, ns, meshConfig, meshNetworks, values);
   const defaults = { sshPort: o.sshPort, sshUser: args.sshUser ?? ctx.env.USER ?? os.userInfo().username };
   const base = { meshConfig, values, gateway, istioNamespace: ns };
 
@@ -244,7 +232,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
     }
   });
 
-  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true))) };
+  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true, o.runtime))) };
 
   // One token per service account, shared by its VMs, minted when the first of them needs it.
   const tokens = new Map<string, Promise<string>>();
@@ -261,7 +249,8 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // Dry run and offline bundles
 
-function dryRunListing(p: Plan, rootCert: string, start: boolean): string[] {
+function dryRunListing(p: Plan, rootCert: string, start: boolean, runtime: Runtime): string[] {
+  if (runtime === 'systemd') return systemdDryRun(p, rootCert, start);
   const { sshUser, sshHost, sshPort, configDir } = p.settings;
   const lines = [`# workloadentry ${p.id}: would connect to ${sshUser}@${sshHost}:${sshPort}${dryRunSuffix('client')}`, `[sftp] mkdir ${configDir} (mode 0700)`];
   for (const f of bundle(p, rootCert, undefined)) {
@@ -270,6 +259,7 @@ function dryRunListing(p: Plan, rootCert: string, start: boolean): string[] {
     else lines.push(`[sftp] ${where} (mode ${f.mode.toString(8).padStart(4, '0')}, ${Buffer.byteLength(f.content)} bytes)`);
     if (f.name === BUNDLE_FILES.env) lines.push(String(f.content).replace(/\n$/, ''));
   }
+  lines.push(`[ssh] ${chownForProxy(configDir, bundle(p, rootCert, undefined).map((f) => f.name))}`);
   if (start) {
     const docker = dockerCommands(p.sidecar, p.settings.containerName, configDir);
     lines.push(`[ssh] ${docker.remove}`, `[ssh] ${docker.run}`);
@@ -299,13 +289,7 @@ async function writeOffline({ ctx, args, o, plans, rootCert, tokenFor }: Job): P
 // ---------------------------------------------------------------------------------------------------------------
 // SSH delivery
 
-interface Outcome {
-  id: string;
-  address: string;
-  result: string;
-  error?: CliError;
-  ms: number;
-}
+type Outcome = VmOutcome;
 
 async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promise<Result> {
   const hostKeys = hostKeyPolicy(ctx, args.ignoreHostKeys === true);
@@ -317,9 +301,14 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     const target = { host: p.settings.sshHost, port: p.settings.sshPort, user: p.settings.sshUser };
     const ssh = await SshSession.connect(target, { auth: methods, hostKeys, connectTimeoutMs: o.connectTimeoutMs, fileTimeoutMs: o.fileTimeoutMs, debug: ctx.log.verbosity >= 2 ? (m) => ctx.log.debug(`${p.id}: ${m}`) : undefined });
     try {
+      if (o.runtime === 'systemd') return await deliverSystemd(ctx, new SshDelivery(ssh), p, rootCert, token, args.startIstioProxy === true);
       const dir = p.settings.configDir;
       await ssh.mkdir(dir, 0o700);
-      for (const f of bundle(p, rootCert, token)) await ssh.writeFile(`${dir}/${f.name}`, f.content, f.mode);
+      const files = bundle(p, rootCert, token);
+      for (const f of files) await ssh.writeFile(`${dir}/${f.name}`, f.content, f.mode);
+      // The proxy runs as uid 1337 in Istio's image: it must be able to read the token, which stays 0600 in 0700.
+      const own = await new SshDelivery(ssh).run(chownForProxy(dir, files.map((f) => f.name)));
+      if (own.code !== 0) ctx.log.warn(`${p.id}: cannot give ${dir} to uid 1337 (${own.stderr.trim().split('\n').pop()}): the proxy may not read its token; log in as root or allow sudo`);
       if (!args.startIstioProxy) return `copied to ${dir}`;
       const docker = dockerCommands(p.sidecar, p.settings.containerName, dir);
       const removed = await ssh.exec(docker.remove);
@@ -352,17 +341,17 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     const out = await mapLimit(plans, o.concurrency, async (p): Promise<Outcome> => {
       if ('error' in p) {
         if (!args.continueOnError) stop = true;
-        return { id: p.id, address: '-', result: 'failed', error: p.error, ms: 0 };
+        return { vm: p.id, address: '-', result: 'failed', error: p.error, ms: 0 };
       }
       const address = `${p.settings.sshUser}@${p.settings.sshHost}:${p.settings.sshPort}`;
-      if (stop) return { id: p.id, address, result: 'skipped', ms: 0 };
+      if (stop) return { vm: p.id, address, result: 'skipped', ms: 0 };
       const started = ctx.now().getTime();
       try {
         const result = await one(p);
-        return { id: p.id, address, result: `ok: ${result}`, ms: ctx.now().getTime() - started };
+        return { vm: p.id, address, result: `ok: ${result}`, ms: ctx.now().getTime() - started };
       } catch (err) {
         if (!args.continueOnError) stop = true;
-        return { id: p.id, address, result: 'failed', error: asCliError(err), ms: ctx.now().getTime() - started };
+        return { vm: p.id, address, result: 'failed', error: asCliError(err), ms: ctx.now().getTime() - started };
       } finally {
         report(`Bootstrapping ${plans.length} VMs over SSH: ${++done} done`);
       }
@@ -371,20 +360,57 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
     report(`${plans.length - failed} of ${plans.length} VMs bootstrapped`);
     return out;
   });
-  for (const x of outcomes) {
-    if (!x.error) continue;
-    ctx.log.info(`error: ${x.id}: ${x.error.message}`);
-    for (const d of x.error.details) ctx.log.info(`  ${d}`);
-    if (x.error.hint) ctx.log.info(`hint: ${x.error.hint}`);
-  }
-  if (outcomes.some((x) => x.result === 'skipped')) ctx.log.note('VMs were skipped after the first failure; --continue-on-error works through all of them');
-  const failed = outcomes.some((x) => x.error || x.result === 'skipped');
-  return { summary: resultTable(outcomes), exitCode: failed ? ExitCode.general : ExitCode.ok };
+  return fleetResult(ctx.log, outcomes);
 }
 
-/** VM, ADDRESS, RESULT and TIME, as kubectl prints its tables. */
-function resultTable(rows: Outcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.id, r.address, r.error ? `failed: ${r.error.message.replace(`${r.id}: `, '')}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
-  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
-  return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join(''));
+// ---------------------------------------------------------------------------------------------------------------
+// --runtime systemd: onboard's layout (shared/vm/layout.ts) with sidecar.env where istio-start.sh reads it
+
+function checkRuntime(value: string): Runtime {
+  if (value !== 'docker' && value !== 'systemd') throw new UsageError(`invalid --runtime "${value}": expected docker or systemd`, { hint: 'e.g. --runtime systemd' });
+  return value;
+}
+
+/** sidecar.env for istio-start.sh: certificates in /etc/certs (persistent) instead of the container's mount points. */
+function systemdEnv(env: string): string {
+  return env.replace(/^(PROV_CERT|OUTPUT_CERTS)=.*$/gm, `$1=${systemdLayout().workloadCertDir}`);
+}
+
+function systemdFiles(p: Plan, rootCert: string, token: string | undefined): { path: string; content: string; mode: number; secret?: boolean }[] {
+  const layout = systemdLayout();
+  const content: Record<string, string | undefined> = { 'root-cert.pem': rootCert, 'istio-token': token };
+  return [
+    ...layout.files.filter((f) => f.source in content).map((f) => ({ path: f.path, content: content[f.source] ?? '', mode: f.mode, secret: f.secret })),
+    { path: SIDECAR_ENV, content: systemdEnv(p.env), mode: 0o644 },
+    ...layout.extras.map((e) => ({ path: e.path, content: e.content, mode: e.mode })),
+  ];
+}
+
+function systemdDryRun(p: Plan, rootCert: string, start: boolean): string[] {
+  const { sshUser, sshHost, sshPort } = p.settings;
+  const lines = [`# workloadentry ${p.id}: would connect to ${sshUser}@${sshHost}:${sshPort}, runtime systemd${dryRunSuffix('client')}`];
+  for (const f of systemdFiles(p, rootCert, undefined)) {
+    const perm = `mode ${f.mode.toString(8).padStart(4, '0')}`;
+    lines.push(f.secret ? `[sftp] ${f.path} (${perm}): <token: not minted in a dry run>` : `[sftp] ${f.path} (${perm}, ${Buffer.byteLength(f.content)} bytes)`);
+    if (f.path === SIDECAR_ENV) lines.push(f.content.replace(/\n$/, ''));
+  }
+  lines.push(`[ssh] ${OWN_FOR_PROXY}`);
+  if (start) lines.push(`[ssh] ${systemdCommands().restart}`);
+  return lines;
+}
+
+const OWN_FOR_PROXY = `if id ${PROXY_USER} > /dev/null 2>&1; then chown ${PROXY_USER} /etc/certs/root-cert.pem /var/run/secrets/tokens /var/run/secrets/tokens/istio-token /var/lib/istio/envoy/sidecar.env; fi`;
+
+async function deliverSystemd(ctx: PluginContext, d: SshDelivery, p: Plan, rootCert: string, token: string, start: boolean): Promise<string> {
+  const pre = await d.run(systemdCommands().preflight);
+  const missing = preflightError(`${p.id}`, pre.stdout);
+  if (missing && start) throw missing;
+  await d.put(systemdFiles(p, rootCert, token).map(({ path, content, mode }) => ({ path, content, mode })));
+  await d.run(`mkdir -p "\${ROOT:-}/var/run/secrets/tokens" && chmod 0700 "\${ROOT:-}/var/run/secrets/tokens" && chmod 0700 "\${ROOT:-}${STATE_DIR}"`);
+  await d.run(OWN_FOR_PROXY.replace(/ \//g, ' "${ROOT:-}"/'));
+  if (!start) return 'copied (systemd layout)';
+  const r = await d.run(systemdCommands().restart);
+  if (r.code !== 0) throw new CliError(`${p.id}: systemctl restart istio failed: ${r.stderr.trim().split('\n').pop()}`, ExitCode.general, { hint: `run it on the VM to see why: ${systemdCommands().restart}` });
+  ctx.log.debug(`${p.id}: restarted istio`);
+  return 'copied (systemd layout), istio restarted';
 }

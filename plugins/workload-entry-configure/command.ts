@@ -13,7 +13,10 @@ export interface WorkloadEntryConfigureArgs extends KubeArgs, CommonArgs {
   bundle?: string;
   clusterId?: string;
   tokenDuration: string;
-  ingressService: string;
+  ingressService?: string;
+  gatewayService?: string;
+  gatewayAddress?: string;
+  vm?: string;
   ingressIp?: string;
   autoregister?: boolean;
   captureDns: boolean;
@@ -45,19 +48,24 @@ export const configure = defineCommand<WorkloadEntryConfigureArgs>({
       .option('revision', { alias: 'r', ...stringFlag('The control-plane revision (default: the revision tag "default", else none)', ISTIO_GROUP) })
       .option('cluster-id', { alias: 'clusterID', ...stringFlag("The cluster's ID (default: read from the sidecar injector's config)", ISTIO_GROUP) })
       .option('token-duration', { alias: 'tokenDuration', ...stringFlag('Lifetime of the token: seconds, or a duration like 1h (at least 10m)', ISTIO_GROUP), default: '3600' })
-      .option('ingress-service', { alias: 'ingressService', ...stringFlag('The east-west gateway Service, name[.namespace], whose address goes into hosts', ISTIO_GROUP), default: 'istio-eastwestgateway' })
+      .option('ingress-service', { alias: 'ingressService', ...stringFlag('The gateway Service, name[.namespace], whose address goes into hosts (default: looked up, see README)', ISTIO_GROUP) })
+      .option('gateway-service', stringFlag('The gateway Service as NAMESPACE/NAME (as onboard and sidecar-bootstrap take it)', ISTIO_GROUP))
+      .option('gateway-address', stringFlag('The gateway address for hosts (as --ingress-ip)', ISTIO_GROUP))
+      .option('vm', stringFlag("Record the VM under this name (a Secret in the WorkloadGroup's namespace) and bind its token to the record, so that it can be revoked", ISTIO_GROUP))
       .option('ingress-ip', { alias: 'ingressIP', ...stringFlag('The gateway address the VM reaches istiod at (instead of looking it up)', ISTIO_GROUP) })
       .option('internal-ip', { alias: 'internalIP', ...stringFlag("The VM's own IP address in its network (ISTIO_SVC_IP)", ISTIO_GROUP) })
       .option('external-ip', { alias: 'externalIP', ...stringFlag("The VM's external IP address (ISTIO_SVC_IP), when it is reached from outside its network", ISTIO_GROUP) })
       .option('autoregister', { type: 'boolean', group: ISTIO_GROUP, describe: 'Let istiod create the WorkloadEntry when the VM connects' })
       .option('capture-dns', { type: 'boolean', group: ISTIO_GROUP, default: true, describe: "Send the VM's DNS queries through the proxy (--capture-dns=false to keep them)" })
       .option('concurrency', { ...stringFlag('How many tokens to request at once for a fleet of WorkloadGroups'), default: '16' })
-      .conflicts('internal-ip', 'external-ip');
+      .conflicts('internal-ip', 'external-ip')
+      .conflicts('ingress-service', 'gateway-service');
     return withExamples(withKubeFlags(withDryRun(flags, 'Print the files instead of writing them; no token is minted')), [
       ['The files for the VMs of WorkloadGroup vm/vmhttp, from the cluster', 'kubectl vm workload-entry configure --name vmhttp -n vm --output-dir ./vmhttp'],
       ['From a file, as one archive to copy to the VM', 'kubectl vm workload-entry configure -f wg.yaml --bundle vmhttp.tgz'],
       ['Straight from workload-group create', 'kubectl vm workload-group create --name vmhttp -n vm -p http=8080 | kubectl vm workload-entry configure -f - --output-dir ./vmhttp'],
       ['Every WorkloadGroup labelled team=payments, one directory each', 'kubectl vm workload-entry configure -l team=payments -A --output-dir ./vms'],
+      ['Record VM web-1 and bind its token to that record, so that deleting the record revokes it', 'kubectl vm workload-entry configure --name vmhttp -n vm --vm web-1 --output-dir ./web-1'],
     ]) as unknown as Argv<WorkloadEntryConfigureArgs>;
   },
   run,

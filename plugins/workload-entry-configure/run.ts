@@ -14,10 +14,13 @@ import { istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared
 import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
-import { gatewayAddress } from '../../shared/kube/gateway.ts';
+import { findVmGateway, gatewayIp, parseGatewayService } from '../../shared/kube/gateway.ts';
 import { defaultRevision, detectClusterId, mintToken, requireConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
+import { parseYamlMapping } from '../../shared/vm/bundle.ts';
+import { bundleDigest, hostsLines, placedFiles, systemdLayout, type BundleName } from '../../shared/vm/layout.ts';
+import { ANNOTATIONS, annotateRecord, checkVmName, createBinding, deleteBindings, ensureRecord, mintBoundToken, parseRecord, type Secret } from '../../shared/vm/record.ts';
 import type { WorkloadEntryConfigureArgs } from './command.ts';
 
 interface Options {
@@ -29,7 +32,12 @@ interface Options {
   revision?: string;
   clusterId?: string;
   ingressIp?: string;
-  ingressService: { name: string; namespace: string };
+  /** --ingress-service (istioctl's flag) or --gateway-service: the gateway Service, instead of the lookup. */
+  ingressService?: { name: string; namespace: string };
+  gatewayService?: { name: string; namespace: string };
+  gatewayAddress?: string;
+  /** --vm: record the VM and bind its token to the record. */
+  vm?: string;
   internalIp?: string;
   externalIp?: string;
   concurrency: number;
@@ -57,8 +65,8 @@ export function checkOptions(args: WorkloadEntryConfigureArgs): Options {
     throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'the API server refuses shorter tokens; e.g. --token-duration 1h' });
   }
   const istioNamespace = checkNamespace(args.istioNamespace);
-  const parts = args.ingressService.split('.');
-  if (parts.length > 2 || parts.some((p) => p === '')) {
+  const parts = (args.ingressService ?? '').split('.');
+  if (args.ingressService !== undefined && (parts.length > 2 || parts.some((p) => p === ''))) {
     throw new UsageError(`invalid --ingress-service "${args.ingressService}": expected <service> or <service>.<namespace>`, { hint: 'e.g. --ingress-service istio-eastwestgateway.istio-system' });
   }
   const concurrency = Number(args.concurrency);
@@ -72,7 +80,10 @@ export function checkOptions(args: WorkloadEntryConfigureArgs): Options {
     revision: args.revision,
     clusterId: args.clusterId,
     ingressIp: ip('--ingress-ip', args.ingressIp),
-    ingressService: { name: checkSubdomain('ingress service', parts[0]!), namespace: parts[1] ? checkNamespace(parts[1]) : istioNamespace },
+    ingressService: args.ingressService === undefined ? undefined : { name: checkSubdomain('ingress service', parts[0]!), namespace: parts[1] ? checkNamespace(parts[1]) : istioNamespace },
+    gatewayService: args.gatewayService === undefined ? undefined : parseGatewayService(args.gatewayService, istioNamespace),
+    gatewayAddress: ip('--gateway-address', args.gatewayAddress),
+    vm: args.vm === undefined ? undefined : checkVmName(args.vm, '--vm'),
     internalIp: ip('--internal-ip', args.internalIp),
     externalIp: ip('--external-ip', args.externalIp),
     concurrency,
@@ -104,14 +115,28 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
   return found.map(withDefaults);
 }
 
-/** The east-west gateway's address for hosts (B6, B7: see gatewayAddress). */
-async function detectIngress(ctx: PluginContext, o: Options, revision: string): Promise<string | undefined> {
-  const { name, namespace } = o.ingressService;
-  const found = await gatewayAddress(ctx, name, namespace, 'install the east-west gateway, or name it with --ingress-service');
-  if (found === undefined) {
+/**
+ * The gateway's address for hosts, from the shared lookup (findVmGateway: meshNetworks, the network's labelled
+ * Service, meshConfig.ingressService, istio-eastwestgateway, istio-ingressgateway). As istioctl does, a mesh
+ * without one gets a warning and a hosts file without istiod's address.
+ */
+async function detectIngress(ctx: PluginContext, o: Options, revision: string, mesh: { mesh?: string; meshNetworks?: string }, network: string): Promise<string | undefined> {
+  try {
+    const gw = await findVmGateway(ctx.kube(), {
+      istioNamespace: o.istioNamespace,
+      network,
+      meshConfig: parseYamlMapping(mesh.mesh),
+      meshNetworks: parseYamlMapping(mesh.meshNetworks),
+      service: o.gatewayService ?? o.ingressService,
+      address: o.gatewayAddress,
+    });
+    return await gatewayIp(ctx, gw);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    ctx.log.warn(`${err.message}${err.details.length ? `; tried: ${err.details.join('; ')}` : ''}`);
     ctx.log.warn(`Could not auto-detect IP for ${istiodHost(o.istioNamespace, revision)}/${o.istioNamespace}. Use --ingress-ip to manually specify the Gateway address to reach istiod from the VM.`);
+    return undefined;
   }
-  return found;
 }
 
 export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs): Promise<Result> {
@@ -121,13 +146,14 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const fleet = groups.length > 1;
   const revision = o.revision ?? (await defaultRevision(kube, o.istioNamespace));
   const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision));
-  const meshConfig = (await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, 'is Istio installed there? check --istio-namespace and --revision')).data?.mesh ?? '';
+  const meshCm = (await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, 'is Istio installed there? check --istio-namespace and --revision')).data ?? {};
+  const meshConfig = meshCm.mesh ?? '';
   const rootCerts = new Map<string, string>();
   for (const ns of new Set(groups.map((g) => g.metadata.namespace))) {
     const cm = await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
     rootCerts.set(ns, cm.data?.['root-cert.pem'] ?? '');
   }
-  const ingressIp = o.ingressIp ?? (await detectIngress(ctx, o, revision));
+  const ingressIp = o.ingressIp ?? (await detectIngress(ctx, o, revision, meshCm, groups[0]!.spec.template?.network ?? ''));
 
   const computed = groups.map((wg) => {
     const input: VmConfigInput = {
@@ -146,9 +172,13 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     return { wg, input, config };
   });
 
+  if (o.vm && groups.length !== 1) throw new UsageError(`--vm names one VM, but ${groups.length} WorkloadGroups were given`, { hint: 'pick one with --name, or leave --vm out' });
+  const bound = o.vm && !o.dryRun ? await vmToken(ctx, kube, groups[0]!, o.vm, o.tokenSeconds) : undefined;
   const tokens = o.dryRun
     ? groups.map(() => undefined)
-    : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
+    : bound
+      ? [bound.token]
+      : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
         let done = 0;
         const minted = await mapLimit(groups, o.concurrency, async (wg) => {
           const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
@@ -174,8 +204,14 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const target = o.bundle ?? o.outputDir ?? '.';
 
   if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, ctx.dryRun) };
-  if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600);
-  else writeDirectory(o.outputDir!, all);
+  try {
+    if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600);
+    else writeDirectory(o.outputDir!, all);
+  } catch (err) {
+    await bound?.undo();
+    throw err;
+  }
+  if (bound) await bound.done(bundles[0]!.files);
 
   if (fleet) ctx.log.warn(`${groups.length} security tokens have been generated and stored under "${target}", one istio-token (mode 0600) per WorkloadGroup`);
   else {
@@ -203,4 +239,39 @@ function dryRunListing(target: string, archive: boolean, files: (FileToWrite & {
     if (content) lines.push(content.replace(/\n$/, ''));
   }
   return lines;
+}
+
+/**
+ * --vm: the VM's record (created or updated), a binding of the next token generation, and a token bound to it.
+ * done() records the token's expiry and the bundle's digest and deletes older bindings; undo() removes what this
+ * run created when the bundle could not be written.
+ */
+async function vmToken(ctx: PluginContext, kube: KubeClient, wg: WorkloadGroup, vm: string, seconds: number) {
+  const namespace = wg.metadata.namespace!;
+  const serviceAccount = wg.spec.template?.serviceAccount ?? 'default';
+  const { secret, created } = await ensureRecord(kube, { vm, namespace, group: wg.metadata.name!, serviceAccount, runtime: 'none' });
+  const generation = parseRecord(secret).generation + 1;
+  let binding: Secret | undefined;
+  const undo = async () => {
+    if (binding) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: binding.metadata.name!, namespace }, { uid: binding.metadata.uid }).catch(() => false);
+    if (created) await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: vm, namespace }, { uid: secret.metadata.uid }).catch(() => false);
+  };
+  try {
+    binding = await createBinding(kube, secret, generation);
+    const minted = await ctx.step(`Token for VM ${namespace}/${vm} (service account ${serviceAccount})`, async (report) => {
+      const t = await mintBoundToken(kube, binding!, serviceAccount, seconds);
+      report(`Token for VM ${namespace}/${vm} minted, bound to secret ${binding!.metadata.name}`);
+      return t;
+    });
+    const done = async (files: BundleFile[]) => {
+      const content = Object.fromEntries(files.map((f) => [f.name, f.content])) as Partial<Record<BundleName, string>>;
+      const digest = bundleDigest(placedFiles(systemdLayout(), content), hostsLines(content.hosts ?? ''));
+      await annotateRecord(kube, namespace, vm, { [ANNOTATIONS.tokenGeneration]: String(generation), [ANNOTATIONS.tokenExpires]: minted.expires, [ANNOTATIONS.bundleSha256]: digest, [ANNOTATIONS.revokedAt]: null });
+      await deleteBindings(kube, namespace, vm, generation);
+    };
+    return { token: minted.token, done, undo };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
 }

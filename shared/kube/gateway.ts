@@ -68,6 +68,9 @@ export interface VmGateway {
   address: string;
   isHostname: boolean;
   service?: { name: string; namespace: string };
+  /** The Service's ports and the port VMs use on it (15443, or its networking.istio.io/gatewayPort). */
+  ports?: number[];
+  gatewayPort?: number;
   /** Where it came from, for messages: "meshNetworks network net1", "istio-system/istio-eastwestgateway", … */
   source: string;
 }
@@ -90,9 +93,11 @@ function addressOf(svc: LookupService): { address: string; isHostname: boolean }
   return undefined;
 }
 
+const portsOf = (svc: LookupService) => ({ ports: (svc.spec?.ports ?? []).map((p) => p.port), gatewayPort: Number(svc.metadata.annotations?.[GATEWAY_PORT_ANNOTATION] ?? VM_GATEWAY_PORT) });
+
 const exposesGatewayPort = (svc: LookupService) => {
-  const port = Number(svc.metadata.annotations?.[GATEWAY_PORT_ANNOTATION] ?? VM_GATEWAY_PORT);
-  return svc.spec?.ports?.some((p) => p.port === port) === true;
+  const { ports, gatewayPort } = portsOf(svc);
+  return ports.includes(gatewayPort);
 };
 
 /** The gateway the VMs reach the mesh through, or an error listing, in order, everything that was tried. */
@@ -100,7 +105,14 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
   if (l.address) return { address: l.address, isHostname: !isIPAddress(l.address), source: '--gateway-address' };
   const tried: string[] = [];
   const fromService = async (name: string, namespace: string, source: string): Promise<VmGateway | undefined> => {
-    const svc = await kube.get<LookupService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
+    let svc: LookupService | undefined;
+    try {
+      svc = await kube.get<LookupService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
+    } catch (err) {
+      // B7: a lookup that fails is said, not taken for "absent".
+      const e = err as CliError;
+      throw new CliError(`cannot read the gateway Service ${namespace}/${name}: ${e.message}`, e.exitCode ?? ExitCode.general, { hint: e.hint, cause: e });
+    }
     if (!svc) {
       tried.push(`${source}: service ${namespace}/${name} does not exist`);
       return undefined;
@@ -110,7 +122,7 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
       tried.push(`${source}: service ${namespace}/${name} has no load-balancer address (or external IP) yet`);
       return undefined;
     }
-    return { ...a, service: { name, namespace }, source };
+    return { ...a, ...portsOf(svc), service: { name, namespace }, source };
   };
   if (l.service) {
     const found = await fromService(l.service.name, l.service.namespace, '--gateway-service');
@@ -133,7 +145,7 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
     const candidates = labelled.filter(exposesGatewayPort).sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
     for (const svc of candidates) {
       const a = addressOf(svc);
-      if (a) return { ...a, service: { name: svc.metadata.name!, namespace: ns }, source: `service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network})` };
+      if (a) return { ...a, ...portsOf(svc), service: { name: svc.metadata.name!, namespace: ns }, source: `service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network})` };
       tried.push(`service ${ns}/${svc.metadata.name} (labelled ${NETWORK_LABEL}=${l.network}) has no load-balancer address yet`);
     }
     if (candidates.length === 0) tried.push(`no service in ${ns} labelled ${NETWORK_LABEL}=${l.network} exposes port ${VM_GATEWAY_PORT} (or its ${GATEWAY_PORT_ANNOTATION})`);
@@ -171,6 +183,7 @@ export async function gatewayIp(ctx: Pick<PluginContext, 'log' | 'lookup'>, gw: 
     throw new UnreachableError(`cannot resolve ${gw.address}, the address of the gateway (${gw.source}): ${(err as Error).message}`, { hint: 'pass --gateway-address <ip>' });
   }
   if (!addresses[0]) throw new UnreachableError(`${gw.address}, the address of the gateway (${gw.source}), resolves to nothing`, { hint: 'pass --gateway-address <ip>' });
-  ctx.log.note(`the gateway (${gw.source}) has the hostname ${gw.address}; hosts uses its address ${addresses[0]}, which can change`);
+  const what = gw.service ? `the load balancer of ${gw.service.namespace}/${gw.service.name}` : `the gateway (${gw.source})`;
+  ctx.log.note(`${what} has the hostname ${gw.address}; hosts uses its address ${addresses[0]}, which can change`);
   return addresses[0];
 }

@@ -39,7 +39,8 @@ export interface MeshReadOptions {
   gatewayAddress?: string;
 }
 
-const parse = (text: string | undefined): Record<string, unknown> => {
+/** A YAML mapping (meshConfig, meshNetworks), or {} for anything else. */
+export const parseYamlMapping = (text: string | undefined): Record<string, unknown> => {
   try {
     const v = text ? yaml.load(text) : {};
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -73,8 +74,8 @@ export async function readMesh(ctx: Pick<PluginContext, 'log' | 'lookup'>, kube:
   const gateway = await findVmGateway(kube, {
     istioNamespace: o.istioNamespace,
     network,
-    meshConfig: parse(meshConfig),
-    meshNetworks: parse(meshCm.data?.meshNetworks),
+    meshConfig: parseYamlMapping(meshConfig),
+    meshNetworks: parseYamlMapping(meshCm.data?.meshNetworks),
     service: o.gatewayService,
     address: o.gatewayAddress,
   });

@@ -56,6 +56,8 @@ export const MANIFEST_PATH = `${STATE_DIR}/manifest.json`;
 export const PERSISTENT_TOKEN = `${STATE_DIR}/istio-token`;
 export const RESTORE_TOKEN_SCRIPT = `${STATE_DIR}/restore-token.sh`;
 export const AGENT_TOKEN = '/var/run/secrets/tokens/istio-token';
+/** Where istio-start.sh reads optional settings (ISTIO_SIDECAR_CONFIG): sidecar-bootstrap's sidecar.env, systemd runtime. */
+export const SIDECAR_ENV = '/var/lib/istio/envoy/sidecar.env';
 export const SYSTEMD_UNIT = 'istio';
 export const DROP_IN = `/etc/systemd/system/${SYSTEMD_UNIT}.service.d/10-kubectl-vm.conf`;
 export const HOSTS_BEGIN = '# BEGIN kubectl-vm: istiod';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
-import { meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
+import { eastwestService, meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { DIST, run, runPlugin, type RunResult } from '../helpers/run.ts';
@@ -84,7 +84,12 @@ test('the happy path: the files with their modes in proxy-config-dir, then docke
   assert.match(env, /^SERVICE_ACCOUNT=vm-sa$/m);
   assert.match(env, /^CA_ADDR=istiod\.istio-system\.svc:15012$/m);
   // The commands docker received are the ones the dry run printed, in order.
-  const planned = dry.stdout.split('\n').filter((l) => l.startsWith('[ssh] ')).map((l) => l.slice('[ssh] '.length));
+  const planned = dry.stdout.split('\n').filter((l) => l.startsWith('[ssh] docker ')).map((l) => l.slice('[ssh] '.length));
+  assert.ok(dry.stdout.includes(`[ssh] chown 1337:1337 ${dir} ${dir}/sidecar.env ${dir}/istio-ca.pem ${dir}/istio-token\n`), 'the dry run shows the chown');
+  if (process.getuid?.() === 0) {
+    assert.is(fs.statSync(path.join(dir, 'istio-token')).uid, 1337, 'readable by the proxy (uid 1337), still 0600');
+    assert.is(fs.statSync(dir).uid, 1337);
+  }
   assert.equal(dockerCalls().map((c) => `docker ${c}`), planned);
   assert.is(planned[0], 'docker rm --force istio-proxy');
   assert.match(
@@ -240,6 +245,56 @@ test('the executable needs no node_modules: copied elsewhere, it connects withou
   for (const exe of fs.readdirSync(DIST).filter((f) => f.startsWith('kubectl-vm') && !ssh.has(f))) {
     assert.not.ok(fs.readFileSync(path.join(DIST, exe), 'utf8').includes('ssh-userauth'), `${exe} does not carry ssh2`);
   }
+});
+
+test('--runtime systemd: the same layout as onboard (token kept for reboots, drop-in), sidecar.env for istio-start.sh, one restart', async () => {
+  const rooted = await startSshd({ root: true });
+  try {
+    rooted.setPackage('istio-sidecar', true);
+    await seed([workloadEntry(NS, 'sysd-vm', '127.0.0.1', 'vm-sa', { 'ssh-port': String(rooted.port), 'ssh-user': rooted.user })]);
+    trustHost(`[127.0.0.1]:${rooted.port} ${rooted.hostPublicKey}`);
+    const o = await bootstrap(['sysd-vm', '--runtime', 'systemd', '--start-istio-proxy', '--ssh-key', rooted.key]);
+    assert.is(o.code, 0, o.stderr);
+    assert.match(o.stdout, /copied \(systemd layout\), istio restarted/);
+    const at = (p: string) => path.join(rooted.root, p);
+    const token = fs.readFileSync(at('var/run/secrets/tokens/istio-token'), 'utf8');
+    assert.is(fs.readFileSync(at('var/lib/kubectl-vm/istio-token'), 'utf8'), token);
+    assert.is(mode(at('var/lib/kubectl-vm/istio-token')), 0o600);
+    assert.is(mode(at('var/run/secrets/tokens')), 0o700);
+    assert.match(fs.readFileSync(at('etc/certs/root-cert.pem'), 'utf8'), /BEGIN CERTIFICATE/);
+    const env = fs.readFileSync(at('var/lib/istio/envoy/sidecar.env'), 'utf8');
+    assert.match(env, /^PROV_CERT=\/etc\/certs$/m);
+    assert.match(env, /^POD_NAME=sysd-vm$/m);
+    assert.ok(fs.existsSync(at('etc/systemd/system/istio.service.d/10-kubectl-vm.conf')));
+    assert.equal(rooted.calls().filter((c) => c.startsWith('systemctl')), ['systemctl daemon-reload', 'systemctl enable istio', 'systemctl restart istio']);
+    // A reboot: /var/run emptied, the unit's start path restores the token.
+    fs.rmSync(at('var/run'), { recursive: true });
+    fs.rmSync(at('run'), { recursive: true, force: true });
+    const start = await run(path.join(rooted.dir, 'bin', 'systemctl'), ['start', 'istio'], { env: { PATH: '/usr/bin:/bin', ROOT: rooted.root } });
+    assert.is(start.code, 0, start.stderr);
+    assert.is(fs.readFileSync(at('var/run/secrets/tokens/istio-token'), 'utf8'), token);
+  } finally {
+    await rooted.close();
+  }
+});
+
+test('a mesh with only istio-eastwestgateway (no meshNetworks, no ingress gateway) works; --gateway-service names another', async () => {
+  const seedGw = (name: string, ip: string) => cluster.server!.seed([{ ...eastwestService('istio-system', [15021, 15443, 15012], ip), metadata: { name, namespace: 'istio-system', labels: { 'topology.istio.io/network': 'other-net' } } } as never]);
+  assert.is((await cluster.kubectl(['delete', 'service', 'istio-ingressgateway', '-n', 'istio-system'])).code, 0);
+  seedGw('istio-eastwestgateway', '192.0.2.77');
+  await seed([vm('ew-only')]);
+  trustHost(hostLine());
+  const dry = await bootstrap(['ew-only', '--start-istio-proxy', '--dry-run']);
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /--add-host istiod\.istio-system\.svc:192\.0\.2\.77 /);
+  seedGw('my-gw', '192.0.2.88');
+  const named = await bootstrap(['ew-only', '--start-istio-proxy', '--dry-run', '--gateway-service', 'istio-system/my-gw']);
+  assert.is(named.code, 0, named.stderr);
+  assert.match(named.stdout, /--add-host istiod\.istio-system\.svc:192\.0\.2\.88 /);
+  const none = await bootstrap(['ew-only', '--dry-run', '--gateway-service', 'istio-system/nope']);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, /^error: no gateway found for the VMs/m);
+  assert.match(none.stderr, /^  1\. --gateway-service: service istio-system\/nope does not exist$/m);
 });
 
 if (!SSHD) {

@@ -113,12 +113,12 @@ test('the gateway: its load balancer host name, else its externalIPs; none is an
   assert.equal(entryOf(external).spec.endpoints[0].address, '192.0.2.9');
   const none = await golden('error-no-gateway-address', ['httpbin', '-n', 'bar'], { seed: [...BASE.slice(0, 3), ingressGateway('istio-system', undefined)] });
   assert.is(none.code, 1);
-  assert.match(none.stderr, /^error: the ingress gateway Service istio-system\/istio-ingressgateway has no load balancer address/m);
-  assert.match(none.stderr, /^hint: pass --gateway-address/m);
+  assert.match(none.stderr, /^error: no gateway found for the VMs\n(  \d\. .*\n)*  4\. istio-ingressgateway: service istio-system\/istio-ingressgateway has no load-balancer address/m);
+  assert.match(none.stderr, /^hint: .*--gateway-address <ip>$/m);
   assert.equal(writes(none), []);
   const missing = await golden('', ['httpbin', '-n', 'bar'], { seed: BASE.slice(0, 3) });
   assert.is(missing.code, 1);
-  assert.match(missing.stderr, /^error: the ingress gateway Service istio-system\/istio-ingressgateway does not exist$/m);
+  assert.match(missing.stderr, /^  4\. istio-ingressgateway: service istio-system\/istio-ingressgateway does not exist$/m);
 });
 
 test('--address-range: addresses come from it', async () => {
