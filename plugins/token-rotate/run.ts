@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkNamespace } from '../../shared/cli/args.ts';
-import { parseDuration } from '../../shared/cli/duration.ts';
+import { parseDuration, tokenSeconds } from '../../shared/cli/duration.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { sshLimits } from '../../shared/cli/ssh-flags.ts';
 import { CliError, ExitCode, UnreachableError, UsageError } from '../../shared/errors.ts';
@@ -26,8 +26,7 @@ const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export async function run(ctx: PluginContext, args: TokenRotateArgs): Promise<Result> {
   const dryRun = ctx.dryRun !== 'none';
-  const seconds = parseDuration('token-duration', args.tokenDuration) / 1000;
-  if (seconds < 600 || seconds > 2 ** 32) throw new UsageError(`invalid --token-duration "${args.tokenDuration}": it must be between 10 minutes and 2^32 seconds`, { hint: 'e.g. --token-duration 24h' });
+  const seconds = tokenSeconds('token-duration', args.tokenDuration, '24h');
   const beforeMs = args.before !== undefined ? parseDuration('before', args.before) : undefined;
   if (args.confirm && (args.outputDir !== undefined || beforeMs !== undefined)) throw new UsageError('--confirm cannot be combined with --output-dir or --before', { hint: 'kubectl vm token rotate --confirm <vm> -n <namespace>' });
   if (args.outputDir === '') throw new UsageError('--output-dir needs a directory', { hint: 'e.g. --output-dir ./tokens' });

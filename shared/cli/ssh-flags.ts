@@ -1,8 +1,7 @@
 // The SSH flags of the day-2 commands (status --probe, doctor, token rotate, offboard): the VMs' addresses come
 // from their records, so only credentials, host-key policy, time limits and parallelism are flags.
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.ts';
-import { parseDuration } from './duration.ts';
+import { concurrency, positiveDuration } from './duration.ts';
 import { FLAGS_GROUP, OUTPUT_GROUP, oneOf, stringFlag } from './flags.ts';
 
 export const SSH_GROUP = 'SSH flags:';
@@ -32,14 +31,7 @@ export function withSshFlags<T>(y: Argv<T>, hostTimeout = '30s'): Argv<T & SshAr
 }
 
 export function sshLimits(args: SshArgs): SshLimits {
-  const positive = (flag: string, value: string) => {
-    const ms = parseDuration(flag, value);
-    if (ms <= 0) throw new UsageError(`invalid --${flag} "${value}": it must be more than 0`, { hint: `e.g. --${flag} 10s` });
-    return ms;
-  };
-  const concurrency = Number(args.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`invalid --concurrency "${args.concurrency}": expected 1 to 256`, { hint: 'e.g. --concurrency 8' });
-  return { connectTimeoutMs: positive('ssh-connect-timeout', args.sshConnectTimeout), hostTimeoutMs: positive('timeout', args.timeout), concurrency };
+  return { connectTimeoutMs: positiveDuration('ssh-connect-timeout', args.sshConnectTimeout), hostTimeoutMs: positiveDuration('timeout', args.timeout), concurrency: concurrency(args.concurrency) };
 }
 
 export interface VmSelectionArgs {

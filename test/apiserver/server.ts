@@ -416,13 +416,13 @@ export class TestApiServer {
     };
   }
 
-  /** As the real API server answers (fixture 35): the review back with status.allowed, and a reason when allowed. */
+  /** As the real API server answers (fixtures 50, 51): the review back with status.allowed. */
   private selfSubjectAccessReview(review: Obj): [number, unknown] {
     const a = ((review.spec as Obj | undefined)?.resourceAttributes ?? {}) as Record<string, string | undefined>;
     const key = `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
     const allowed = !this.deniedAccess.includes(key);
-    const status = allowed ? { allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubectl-vm-test" of ClusterRole "cluster-admin" to User "kubectl-vm"' } : { allowed: false };
-    return [201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: review.spec, status }];
+    // An administrator (system:masters) is allowed without a reason, and a denial carries none either (fixtures 50, 51).
+    return [201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: review.spec, status: { allowed } }];
   }
 
   // Reads -----------------------------------------------------------------------------------------------------
