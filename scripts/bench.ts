@@ -141,3 +141,43 @@ const regLine = (label: string, key: string, target?: number) => {
 console.log(regLine('register 1,000 addresses into a new Service', 'create', 2));
 console.log(regLine('register 1,000 more (a second slice)', 'grow', 2));
 console.log(regLine('deregister all 2,000 and delete the Service', 'remove'));
+
+// onboard: a fleet of 4 VMs (4 real sshd on loopback with fake systemctl/dpkg), the first onboarding at
+// --concurrency 4 and 1, then the unchanged re-run; wall time and API requests per run.
+const { startSshd, SSHD } = await import('../test/helpers/sshd.ts');
+if (SSHD) {
+  const first = await startSshd({ root: true });
+  const key = first.key;
+  const vms = [first, ...(await Promise.all([1, 2, 3].map(() => startSshd({ root: true, extraAuthorizedKey: fs.readFileSync(`${key}.pub`, 'utf8').trim() }))))];
+  const obHome = tempDir('kubectl-vm-bench-onboard-');
+  fs.mkdirSync(path.join(obHome, '.ssh'), { mode: 0o700 });
+  fs.writeFileSync(path.join(obHome, '.ssh', 'known_hosts'), vms.map((v) => `[127.0.0.1]:${v.port} ${v.hostPublicKey}\n`).join(''));
+  for (const v of vms) v.setPackage('istio-sidecar', true);
+  const obServer = await TestApiServer.start({
+    seed: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vm' } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm', namespace: 'vm' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: 'vm' }, data: { 'root-cert.pem': 'CERT' } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'demo', namespace: 'vm' }, spec: { template: { serviceAccount: 'vm' } } },
+      ...fleetSeed.slice(0, 2),
+    ] as never,
+  });
+  const obEnv = { ...process.env, HOME: obHome, KUBECONFIG: obServer.writeKubeconfig(path.join(obHome, 'kubeconfig')), NO_COLOR: '1' };
+  const onboardExe = path.join(DIST, 'kubectl-vm-onboard');
+  const hostsFile = (suffix: string) => {
+    const f = path.join(obHome, `vms-${suffix}.txt`);
+    fs.writeFileSync(f, vms.map((v, i) => `${v.user}@127.0.0.1:${v.port} name=vm-${suffix}-${i}`).join('\n') + '\n');
+    return f;
+  };
+  const line = async (label: string, suffix: string, concurrency: number) => {
+    obServer.clearRequests();
+    const r = await time(onboardExe, ['--hosts-file', hostsFile(suffix), '--group', 'demo', '-n', 'vm', '--gateway-address', '192.0.2.10', '--ssh-key', key, '--concurrency', String(concurrency)], obEnv);
+    if (r.code !== 0) throw new Error(`onboard failed with exit code ${r.code}`);
+    console.log(`${label.padEnd(60)} ${(r.ms / 1000).toFixed(2).padStart(6)} s, ${obServer.requests.length} API requests`);
+  };
+  await line('onboard 4 VMs, first time, --concurrency 4', 'a', 4);
+  await line('onboard the same 4 VMs again (unchanged), --concurrency 4', 'a', 4);
+  await line('onboard 4 other VM names, first time, --concurrency 1', 'b', 1);
+  await obServer.close();
+  for (const v of vms) await v.close();
+}
