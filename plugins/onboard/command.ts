@@ -59,10 +59,10 @@ export const onboard = defineCommand<OnboardArgs>({
       .option('timeout', { ...stringFlag('How long copying one file may take, e.g. 60s', SSH_GROUP), default: '60s' })
       .option('ignore-host-keys', { type: 'boolean', group: SSH_GROUP, describe: "Do not check the VMs' host keys against known_hosts (not recommended)" });
     return withExamples(withKubeFlags(withDryRun(flags, 'Print every remote command and file (secrets redacted); no token is minted, no connection made, nothing written')), [
-      ['Onboard one VM into WorkloadGroup demo of namespace vm (seed 003, Steps 6-7)', 'kubectl vm onboard root@10.0.0.5 --group demo -n vm'],
-      ['Look first: every file and command, no token, no connection', 'kubectl vm onboard root@10.0.0.5 --group demo -n vm --dry-run'],
-      ['A fleet from a file, four at a time, on through failures', 'kubectl vm onboard --hosts-file vms.txt --group demo -n vm --concurrency 4 --continue-on-error'],
-      ['With Docker instead of the istio-sidecar package', 'kubectl vm onboard admin@10.0.0.6:2222 --group demo -n vm --runtime docker'],
+      ['Onboard the VM at Host "vm" of ~/.ssh/config (or user@address[:port]) into WorkloadGroup vmhttp of namespace vm', 'kubectl vm onboard vm --group vmhttp -n vm'],
+      ['Look first: every file and command, no token, no connection', 'kubectl vm onboard root@10.0.0.5 --group vmhttp -n vm --dry-run'],
+      ['A fleet from a file, four at a time, on through failures', 'kubectl vm onboard --hosts-file vms.txt --group vmhttp -n vm --concurrency 4 --continue-on-error'],
+      ['With Docker instead of the istio-sidecar package', 'kubectl vm onboard vm --group vmhttp -n vm --runtime docker'],
     ]) as unknown as Argv<OnboardArgs>;
   },
   run,

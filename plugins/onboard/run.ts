@@ -21,6 +21,7 @@ import { resolveHost, type SshConfigLookup } from '../../shared/ssh/config.ts';
 import { SshSession, type HostKeyPolicy } from '../../shared/ssh/session.ts';
 import { readMesh, vmBundle, type MeshReads } from '../../shared/vm/bundle.ts';
 import { SshDelivery } from '../../shared/vm/deliver/ssh.ts';
+import { parseSha256sum } from '../../shared/vm/deliver/types.ts';
 import { bundleDigest, hostsLines, layoutFor, placedFiles, type BundleName, type Manifest, type VmLayout } from '../../shared/vm/layout.ts';
 import {
   ANNOTATIONS,
@@ -258,17 +259,23 @@ interface Job {
   localUser: string;
 }
 
-/** What is on the VM now: the manifest and the digests of the layout's files. */
-async function inspect(d: SshDelivery, p: Plan): Promise<{ manifest?: Manifest; sums: Map<string, string> }> {
-  const text = await d.read(p.layout.manifest);
+/** What is on the VM now, in one round trip: the runtime's preflight, the manifest, the files' digests, the proxy's status. */
+async function inspect(d: SshDelivery, p: Plan): Promise<{ preflight: string; manifest?: Manifest; sums: Map<string, string>; running: boolean }> {
+  const paths = [...p.layout.files.map((f) => f.path), ...p.layout.extras.map((e) => e.path)];
+  const r = await d.runAll([
+    ['preflight', p.runtime.preflight],
+    ['manifest', `cat "\${ROOT:-}"${sh(p.layout.manifest)}`],
+    ['sums', `cd "\${ROOT:-}/" && sha256sum ${paths.map((x) => sh(x.replace(/^\/+/, ''))).join(' ')}`],
+    ['status', p.runtime.status],
+  ]);
   let manifest: Manifest | undefined;
   try {
-    manifest = text ? (JSON.parse(text) as Manifest) : undefined;
+    manifest = r.get('manifest')?.code === 0 ? (JSON.parse(r.get('manifest')!.stdout) as Manifest) : undefined;
   } catch {
     manifest = undefined;
   }
-  const sums = await d.sha256([...p.layout.files.map((f) => f.path), ...p.layout.extras.map((e) => e.path)]);
-  return { manifest, sums };
+  const sums = new Map([...parseSha256sum(r.get('sums')?.stdout ?? '')].map(([f, sum]) => [`/${f}`, sum]));
+  return { preflight: r.get('preflight')?.stdout ?? '', manifest, sums, running: r.get('status')?.code === 0 };
 }
 
 /**
@@ -304,16 +311,14 @@ async function onboardOne(job: Job, p: Plan): Promise<string> {
   );
   const d = new SshDelivery(session);
   try {
-    const pre = await d.run(p.runtime.preflight);
-    const missing = preflightError(where(p), pre.stdout, job.mesh.istioVersion);
+    const state = await inspect(d, p);
+    const missing = preflightError(where(p), state.preflight, job.mesh.istioVersion);
     if (missing) throw missing;
 
     const record = await readRecord(kube, o.namespace, p.h.vm);
     const live = record ? await bindingExists(kube, record) : false;
-    const state = await inspect(d, p);
     if (isUnchanged(job, p, record, live, state)) {
-      const running = await d.run(p.runtime.status);
-      if (running.code === 0) return 'unchanged';
+      if (state.running) return 'unchanged';
       await mustRun(d, p, p.runtime.start, 'start the proxy');
       return 'unchanged, proxy started';
     }
@@ -337,12 +342,7 @@ async function onboardOne(job: Job, p: Plan): Promise<string> {
       const minted = await mintBoundToken(kube, binding, job.mesh.wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
       const bundle = p.files.map((f) => (f.name === 'istio-token' ? { ...f, content: minted.token } : f));
       const staging = await d.stage(bundle.map((f) => ({ name: f.name, content: f.content, mode: f.mode })));
-      let install;
-      try {
-        install = await d.run(`bash ${sh(`${staging}/install.sh`)} ${p.installArgs}`);
-      } finally {
-        await d.run(`rm -rf ${sh(staging)}`);
-      }
+      const install = await d.run(`bash ${sh(`${staging}/install.sh`)} ${p.installArgs}; rc=$?; rm -rf ${sh(staging)}; exit $rc`);
       if (install.code !== 0) throw new CliError(`${sshTarget}: install.sh exited ${install.code}: ${lastLine(install.stderr || install.stdout)}`, ExitCode.general, { hint: 'see the files and commands with --dry-run' });
       installed = true;
       const changed = !/result: unchanged\s*$/.test(install.stdout);

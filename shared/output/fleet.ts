@@ -13,8 +13,11 @@ export interface VmOutcome {
   ms: number;
 }
 
+/** A VM's error without the VM's name in front, where the table or the line already names it. */
+const withoutVm = (message: string, vm: string) => (message.startsWith(`${vm}: `) ? message.slice(vm.length + 2) : message);
+
 export function fleetTable(rows: VmOutcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.vm, r.address, r.error ? `failed: ${r.error.message.replace(`${r.vm}: `, '')}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
+  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.vm, r.address, r.error ? `failed: ${withoutVm(r.error.message, r.vm)}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
   const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
   return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join('').trimEnd());
 }
@@ -23,7 +26,7 @@ export function fleetTable(rows: VmOutcome[]): string[] {
 export function fleetResult(log: Logger, outcomes: VmOutcome[]): { summary: string[]; exitCode: number } {
   for (const x of outcomes) {
     if (!x.error) continue;
-    log.info(`error: ${x.vm}: ${x.error.message}`);
+    log.info(`error: ${x.vm}: ${withoutVm(x.error.message, x.vm)}`);
     for (const d of x.error.details) log.info(`  ${d}`);
     if (x.error.hint) log.info(`hint: ${x.error.hint}`);
   }

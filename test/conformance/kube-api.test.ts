@@ -172,7 +172,34 @@ test('31–34 patch errors, CEL rules of WorkloadEntry and WorkloadGroup', async
   );
 });
 
-test('35–42 bound tokens: claims, TokenReview before and after the bound Secret is deleted (10 s cache), missing or recreated object', async () => {
+test('35–39 a namespace delete: Terminating at once, no new content (403), deleting again changes nothing, gone later', async () => {
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: '1' } });
+  await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'term' } });
+  await call('POST', '/api/v1/namespaces/term/configmaps', cm('x'));
+  same(await call('DELETE', '/api/v1/namespaces/term'), '35');
+  same(await call('GET', '/api/v1/namespaces/term'), '36');
+  same(await call('POST', '/api/v1/namespaces/term/configmaps', cm('y')), '37');
+  same(await call('DELETE', '/api/v1/namespaces/term'), '38');
+  let last = await call('GET', '/api/v1/namespaces/term');
+  for (const end = Date.now() + 10_000; last.status !== 404 && Date.now() < end; last = await call('GET', '/api/v1/namespaces/term')) await new Promise((r) => setTimeout(r, 20));
+  same(last, '39');
+});
+
+test('40–46 validation: Endpoints subsets need addresses (ports may be left out); a body\'s apiVersion must match in group and version', async () => {
+  await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'val' } });
+  const ep = (subsets: unknown) => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'vmhttp' }, subsets });
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{}])), '40');
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{ addresses: [{ ip: '10.0.0.5' }] }])), '41');
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{ ports: [{ name: 'http', port: 8080 }] }])), '42');
+  const svc = (apiVersion: string) => ({ apiVersion, kind: 'Service', metadata: { name: 'vmhttp' }, spec: { ports: [{ name: 'http', port: 80 }] } });
+  same(await call('POST', '/api/v1/namespaces/val/services', svc('v2')), '43');
+  same(await call('POST', '/api/v1/namespaces/val/services', svc('apps/v1')), '44');
+  const se = (apiVersion: string) => ({ apiVersion, kind: 'ServiceEntry', metadata: { name: 'se1' }, spec: { hosts: ['a.example'], ports: [{ name: 'http', number: 80, protocol: 'HTTP' }], resolution: 'DNS' } });
+  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/val/serviceentries', se('networking.istio.io/v1beta1')), '45');
+  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/val/serviceentries', se('security.istio.io/v1')), '46');
+});
+
+test('47–54 bound tokens: claims, TokenReview before and after the bound Secret is deleted (10 s cache), missing or recreated object', async () => {
   // Its own server with a clock, to step past the 10 s during which kube-apiserver keeps a successful review.
   let clock = Date.parse('2026-11-29T17:13:35Z');
   const own = await TestApiServer.start({ now: () => new Date(clock) });
@@ -181,37 +208,37 @@ test('35–42 bound tokens: claims, TokenReview before and after the bound Secre
     await c('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'capb' } });
     await c('POST', '/api/v1/namespaces/capb/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vm-sa' } });
     const record = await c('POST', '/api/v1/namespaces/capb/secrets', { apiVersion: 'v1', kind: 'Secret', type: 'kubectl-vm.io/vm-record', metadata: { name: 'vm1', labels: { 'app.kubernetes.io/managed-by': 'kubectl-vm' } } });
-    same(record, '35');
+    same(record, '47');
     const uid = record.body.metadata.uid;
     const bound = (ref: Obj) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['istio-ca'], expirationSeconds: 3600, boundObjectRef: ref } });
     const minted = await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'vm1', uid }));
-    same(minted, '36');
+    same(minted, '48');
     const claims = decodeClaims(minted.body.status.token);
-    const real = decodeClaims(fixture('36').body.status.token.replace('<signature-removed>', 'x'));
+    const real = decodeClaims(fixture('48').body.status.token.replace('<signature-removed>', 'x'));
     assert.equal(Object.keys(claims['kubernetes.io']), Object.keys(real['kubernetes.io']), 'claim order: namespace, secret, serviceaccount');
     assert.equal(claims['kubernetes.io'].secret, { name: 'vm1', uid });
     const review = (token: string) => c('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['istio-ca'] } });
-    same(await review(minted.body.status.token), '37');
-    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'nosuch' })), '38');
-    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'vm1', uid: '00000000-0000-0000-0000-000000000000' })), '39');
-    same(await c('DELETE', '/api/v1/namespaces/capb/secrets/vm1'), '40');
+    same(await review(minted.body.status.token), '49');
+    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'nosuch' })), '50');
+    same(await c('POST', '/api/v1/namespaces/capb/serviceaccounts/vm-sa/token', bound({ apiVersion: 'v1', kind: 'Secret', name: 'vm1', uid: '00000000-0000-0000-0000-000000000000' })), '51');
+    same(await c('DELETE', '/api/v1/namespaces/capb/secrets/vm1'), '52');
     clock += 5_000;
     assert.is((await review(minted.body.status.token)).body.status.authenticated, true, 'a success is cached for 10 s');
     clock += 6_000;
-    same(await review(minted.body.status.token), '41');
-    same(await review('not-a-token'), '42');
+    same(await review(minted.body.status.token), '53');
+    same(await review('not-a-token'), '54');
   } finally {
     await own.close();
   }
 });
 
-test('50–51 SelfSubjectAccessReview for serviceaccounts/token: allowed for an administrator, denied for a bare service account', async () => {
+test('55–56 SelfSubjectAccessReview for serviceaccounts/token: allowed for an administrator, denied for a bare service account', async () => {
   const own = await TestApiServer.start({ deniedAccess: [] });
   try {
     const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'ssar15b', name: 'web-sa' } } };
-    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '50');
+    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '55');
     own.deniedAccess = ['create serviceaccounts/token'];
-    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '51');
+    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '56');
   } finally {
     await own.close();
   }

@@ -113,7 +113,7 @@ test("seed 003's flow: eastwest-gateway, expose-istiod, workload-group create --
   // The package was checked, then the unit restarted once.
   const calls = sshd.calls();
   assert.ok(calls.includes('dpkg -s istio-sidecar'), calls.join('\n'));
-  assert.equal(calls.filter((c) => c.startsWith('systemctl')), ['systemctl daemon-reload', 'systemctl enable istio', 'systemctl restart istio']);
+  assert.equal(calls.filter((c) => c.startsWith('systemctl')), ['systemctl is-active --quiet istio', 'systemctl daemon-reload', 'systemctl enable istio', 'systemctl restart istio'], 'the status probe, then one restart');
   const manifest = JSON.parse(read(sshd, 'var/lib/kubectl-vm/manifest.json'));
   assert.equal(manifest.hosts.lines, ['192.0.2.10 istiod.istio-system.svc']);
 });

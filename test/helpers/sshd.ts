@@ -28,8 +28,11 @@ export interface Sshd {
   otherHostPublicKey: string;
   /** Where the fake docker appends one line per call: its arguments, space-separated. */
   dockerLog: string;
-  /** Makes the fake docker fail with this stderr line (or succeed again with undefined). */
-  failDocker(stderr?: string): void;
+  /**
+   * Makes the fake docker exit 125 with this stderr line whenever its arguments contain `when` (by default
+   * `run -d`: the start, not the `rm` before it), or succeed again with undefined.
+   */
+  failDocker(stderr?: string, when?: string): void;
   /** The temporary root of the sessions (ROOT), with { root: true }. */
   root: string;
   /** Every fake's calls, `<name> <args>`, in order. */
@@ -46,6 +49,14 @@ export interface Sshd {
 export interface SshdOptions {
   /** Sessions get ROOT=<dir>/root (see above). */
   root?: boolean;
+  /**
+   * Make the server a stand-in VM for commands a user types (`ssh vm 'sudo …'`, `scp … vm:`): sessions and SFTP
+   * start in `<dir>/vm/home` instead of the real home directory, `sudo` runs its command with every absolute path
+   * moved under `<dir>/vm` (and ROOT set to it, for install.sh), and `systemctl` only logs. Every session has
+   * ROOT=<dir>/vm as well (kubectl vm onboard's remote commands honour it) and the `istio-sidecar` package (fake
+   * dpkg/rpm). Nothing outside the server's directory is written.
+   */
+  sandbox?: boolean;
   logLevel?: 'VERBOSE' | 'DEBUG1';
   /** Another key to accept (e.g. the jump host's client key). */
   extraAuthorizedKey?: string;
@@ -99,11 +110,35 @@ export function freePort(): Promise<number> {
   });
 }
 
+export const SFTP_SERVER = ['/usr/lib/openssh/sftp-server', '/usr/libexec/sftp-server', '/usr/libexec/openssh/sftp-server'].find((p) => fs.existsSync(p));
+
+function sandboxFiles(dir: string, bin: string): string[] {
+  const root = path.join(dir, 'vm');
+  const home = path.join(root, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const log = path.join(dir, 'vm.log');
+  fs.writeFileSync(
+    path.join(bin, 'sudo'),
+    `#!/bin/bash\necho "sudo $*" >> '${log}'\nargs=()\nfor a in "$@"; do case "$a" in /*) mkdir -p "${root}$(dirname "$a")"; args+=("${root}$a") ;; *) args+=("$a") ;; esac; done\nROOT='${root}' exec "\${args[@]}"\n`,
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> '${log}'\n`, { mode: 0o755 });
+  const session = path.join(dir, 'session.sh');
+  fs.writeFileSync(session, `#!/bin/sh\ncd '${home}' || exit 1\nif [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec /bin/sh; fi\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
+  if (!SFTP_SERVER) throw new Error('sftp-server not found');
+  return [`ForceCommand ${session}`, `Subsystem sftp ${SFTP_SERVER} -d ${home}`];
+}
+
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   if (!SSHD) throw new Error('sshd not found');
   const dir = tempDir('kubectl-vm-sshd-');
-  const root = path.join(dir, 'root');
+  // The sandboxed VM's root is <dir>/vm (as its sudo has it); sessions get ROOT too, and it has istio-sidecar.
+  const root = path.join(dir, options.sandbox ? 'vm' : 'root');
   fs.mkdirSync(root);
+  if (options.sandbox) {
+    fs.mkdirSync(path.join(root, 'var/lib/fake-packages'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'var/lib/fake-packages/istio-sidecar'), '');
+  }
   const callsLog = path.join(dir, 'calls.log');
   const user = os.userInfo().username;
   const hostPublicKey = keygen(path.join(dir, 'host_ed25519'));
@@ -114,16 +149,19 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   fs.mkdirSync(bin);
   const dockerLog = path.join(dir, 'docker.log');
   const failFile = path.join(dir, 'docker.fail');
+  const failWhen = path.join(dir, 'docker.fail-when');
   const addFake = (name: string, body: string) =>
     fs.writeFileSync(path.join(bin, name), `#!/bin/sh\nCALLS='${callsLog}'\nROOT="\${ROOT:-${root}}"\necho "${name} $*" >> "$CALLS"\n${body}`, { mode: 0o755 });
   addFake(
     'docker',
-    `echo "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then cat '${failFile}' >&2; exit 125; fi\nstate="$ROOT/run/fake-docker"; mkdir -p "$state"\n` +
+    `echo "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then case "$*" in *"$(cat '${failWhen}')"*) cat '${failFile}' >&2; exit 125 ;; esac; fi\nstate="$ROOT/run/fake-docker"; mkdir -p "$state"\n` +
       `name() { prev=; for a in "$@"; do [ "$prev" = --name ] && echo "$a"; prev="$a"; done; }\n` +
       `case "$1" in run) touch "$state/$(name "$@")"; echo 0123456789ab ;; rm) rm -f "$state/$3"; echo "$3" ;; inspect) last=; for a in "$@"; do last="$a"; done; if [ -f "$state/$last" ]; then echo true; else echo "Error: No such object: $last" >&2; exit 1; fi ;; esac\n`,
   );
   for (const [name, body] of Object.entries(FAKES)) addFake(name, body);
-  const env = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin`, ...(options.root ? [`ROOT=${root}`] : [])].map((e) => `environment="${e}"`).join(',');
+  // The sandbox's own sudo and systemctl (for commands a user types) replace the fakes above.
+  const sandbox = options.sandbox ? sandboxFiles(dir, bin) : ['Subsystem sftp internal-sftp'];
+  const env = [`PATH=${bin}:/usr/local/bin:/usr/bin:/bin`, ...(options.root || options.sandbox ? [`ROOT=${root}`] : [])].map((e) => `environment="${e}"`).join(',');
   fs.writeFileSync(path.join(dir, 'authorized_keys'), `${env} ${clientPublic}\n${options.extraAuthorizedKey ? `${env} ${options.extraAuthorizedKey}\n` : ''}`, { mode: 0o600 });
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   for (let attempt = 0; ; attempt++) {
@@ -143,7 +181,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
         'PermitUserEnvironment PATH,ROOT',
-        'Subsystem sftp internal-sftp',
+        ...sandbox,
         `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
         '',
       ].join('\n'),
@@ -170,7 +208,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       hostPublicKey,
       otherHostPublicKey,
       dockerLog,
-      failDocker: (stderr) => (stderr === undefined ? fs.rmSync(failFile, { force: true }) : fs.writeFileSync(failFile, stderr + '\n')),
+      failDocker: (stderr, when = 'run -d') => {
+        if (stderr === undefined) return fs.rmSync(failFile, { force: true });
+        fs.writeFileSync(failWhen, when);
+        fs.writeFileSync(failFile, stderr + '\n');
+      },
       root,
       calls: () => (fs.existsSync(callsLog) ? fs.readFileSync(callsLog, 'utf8').split('\n').filter(Boolean) : []),
       addFake,
