@@ -26,9 +26,9 @@ export const doctor = defineCommand<DoctorArgs>({
       .option('skip-vm', { type: 'boolean', describe: 'Only the cluster-side checks: open no SSH connection' })
       .option('output', { alias: 'o', type: 'string', group: OUTPUT_GROUP, coerce: oneOf<'json' | 'yaml'>('output', ['json', 'yaml']), describe: 'Print a DoctorReport as json or yaml instead of the table' });
     return withExamples(withKubeFlags(withSshFlags(flags, '20s')), [
-      ['Everything the VMs of namespace vm need, cluster side', 'kubectl vm doctor -n vm --skip-vm'],
-      ['One group, and its VMs over SSH too', 'kubectl vm doctor -n vm --group web'],
-      ['Two VMs, as JSON for a script', 'kubectl vm doctor web-1 web-2 -n vm -o json'],
+      ['Everything the VMs of namespace vm need, cluster side (exits 1 while a check fails)', 'kubectl vm doctor -n vm --skip-vm'],
+      ['One group, and its VMs over SSH too (exits 1 while a check fails)', 'kubectl vm doctor -n vm --group demo'],
+      ['One VM, as JSON for a script (exits 1 while a check fails)', 'kubectl vm doctor web-1 -n vm -o json'],
     ]) as unknown as Argv<DoctorArgs>;
   },
   run,

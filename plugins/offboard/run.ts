@@ -125,8 +125,11 @@ async function cleanVm(d: SshDelivery, r: VmRecord): Promise<string> {
   const still = [...(await d.sha256([...paths, layout.manifest])).keys()];
   const hosts = (await d.read('/etc/hosts')) ?? '';
   if (hosts.split('\n').includes(HOSTS_BEGIN)) still.push('the /etc/hosts block');
-  const rt = runtimeCommands(r.runtime);
-  if (rt && (await d.run(rt.status)).code === 0) still.push('a running proxy');
+  // The runtime the manifest names and the one the record names (a VM re-onboarded with another runtime has both).
+  for (const runtime of new Set([manifest?.runtime ?? r.runtime, r.runtime])) {
+    const rt = runtimeCommands(runtime);
+    if (rt && (await d.run(rt.status)).code === 0) still.push(`a running proxy (${runtime})`);
+  }
   if (still.length) throw new CliError(`${d.where}: left on the VM after cleaning up: ${still.join(', ')}`, ExitCode.general, { hint: 'check the VM, then run the offboarding again' });
   const removed = lines.filter((l) => /^(proxy|hosts|files|iptables):/.test(l)).map((l) => l.replace(/^\w+: /, ''));
   return lines.includes('result: nothing to remove') ? 'nothing left on the VM' : `VM cleaned (${removed.join('; ')})`;

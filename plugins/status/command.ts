@@ -32,7 +32,7 @@ export const status = defineCommand<StatusArgs>({
     return withExamples(withKubeFlags(withSshFlags(flags, '15s')), [
       ['Every VM in namespace vm', 'kubectl vm status -n vm'],
       ['Every VM of the cluster, with SSH target, runtime and bundle hash', 'kubectl vm status -A -o wide'],
-      ['Ask the VMs themselves too, and fail (for cron) when a token expires within 6h', 'kubectl vm status -n vm --probe --warn-before 6h --fail-on-warn'],
+      ['Ask the VMs themselves too; for cron, exits 1 while a VM needs attention (e.g. a token expires within 6h)', 'kubectl vm status -n vm --probe --warn-before 6h --fail-on-warn'],
       ['The VMs that need attention, for a script', "kubectl vm status -A -o json | jq -r '.items[] | select(.attention != []) | .name'"],
     ]) as unknown as Argv<StatusArgs>;
   },

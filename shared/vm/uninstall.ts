@@ -26,9 +26,10 @@ runtime=systemd
 if [ -f "$manifest" ]; then
   runtime=$(sed -n 's/.*"runtime": *"\\([a-z]*\\)".*/\\1/p' "$manifest" | head -n 1)
 fi
-if [ "$runtime" = docker ]; then
-  if command -v docker > /dev/null 2>&1 && docker inspect ${q(DOCKER_CONTAINER)} > /dev/null 2>&1; then ${docker.stop} > /dev/null && echo "proxy: container ${DOCKER_CONTAINER} removed" && removed=true; fi
-elif command -v systemctl > /dev/null 2>&1; then
+# The container, when there is one of ours; the unit, for the systemd runtime or when our drop-in is there
+# (a VM onboarded with one runtime and then the other has both).
+if command -v docker > /dev/null 2>&1 && docker inspect ${q(DOCKER_CONTAINER)} > /dev/null 2>&1; then ${docker.stop} > /dev/null && echo "proxy: container ${DOCKER_CONTAINER} removed" && removed=true; fi
+if command -v systemctl > /dev/null 2>&1 && { [ "$runtime" = systemd ] || [ -f "$root${DROP_IN}" ]; }; then
   if ${systemd.status}; then ${systemd.stop} > /dev/null 2>&1; echo "proxy: istio.service stopped and disabled"; removed=true
   elif [ -f "$root${DROP_IN}" ]; then systemctl disable ${SYSTEMD_UNIT} > /dev/null 2>&1 || true; fi
   if [ -f "$root${DROP_IN}" ]; then rm -f "$root${DROP_IN}"; systemctl daemon-reload; echo "proxy: drop-in ${DROP_IN} removed"; removed=true; fi

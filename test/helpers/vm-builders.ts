@@ -57,7 +57,8 @@ export function istiodDeployment(env: Record<string, string> = {}, ns = 'istio-s
 
 /** A WorkloadGroup as `kubectl vm workload-group create` writes it. */
 export function vmWorkloadGroup(ns: string, name: string, serviceAccount: string, options: { network?: string; probe?: boolean } = {}): KubeObject {
-  return buildWorkloadGroup({ name, namespace: ns, labels: { app: name }, annotations: {}, ports: {}, serviceAccount, network: options.network, probe: options.probe ? { httpGet: { port: 8080, path: '/ready' } } : undefined }) as KubeObject;
+  // As it is sent: JSON, without the builder's undefined fields.
+  return JSON.parse(JSON.stringify(buildWorkloadGroup({ name, namespace: ns, labels: { app: name }, annotations: {}, ports: {}, serviceAccount, network: options.network, probe: options.probe ? { httpGet: { port: 8080, path: '/ready' } } : undefined }))) as KubeObject;
 }
 
 /** A WorkloadEntry kubectl-vm made for a VM (managed-by label), or one istiod auto-registered (not ours). */
