@@ -4,15 +4,15 @@
 // --vm. Each scenario plays the istio namespace in a namespace of its own.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const test = suite('onboard: records and bound tokens (test server or real cluster)');
+const test = suiteNeeding('onboard: records and bound tokens (test server or real cluster)', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 let cluster: Cluster;
 let ns: string;
 let istio: string;
@@ -109,5 +109,4 @@ test('workload-entry configure --vm: the record, a token bound to it; deleting t
   assert.match((await untilInvalid(second)).error ?? '', /invalidated/);
 });
 
-if (!SSHD) console.log('onboard records: SKIPPED, sshd not found');
-else test.run();
+test.run();

@@ -4,16 +4,16 @@
 // a simulated reboot, dry runs, a missing package, fleets with a dead VM, docker, and ProxyJump.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
 import { configMap, eastwestService, namespace, serviceAccount } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
-import { freePort, startSshd, type Sshd } from '../helpers/sshd.ts';
+import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { run, runPlugin, type RunResult } from '../helpers/run.ts';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const test = suite('onboard over SSH');
+const test = suiteNeeding('onboard over SSH', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 const NS = 'vm';
 const ISTIO = 'istio-system';
 let sshd: Sshd;
