@@ -3,8 +3,8 @@
 // offboard once more.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { configMap, eastwestService, exposedIstiod, namespace, serviceAccount } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { addDay2Fakes, trustSshd } from '../helpers/day2.ts';
@@ -12,7 +12,7 @@ import { SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { vmWorkloadGroup } from '../helpers/vm-builders.ts';
 
-const test = suite('a VM from onboard to offboard and back');
+const test = suiteNeeding('a VM from onboard to offboard and back', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 const NS = 'vm';
 const ISTIO = 'istio-system';
 let sshd: Sshd;
@@ -50,7 +50,6 @@ test.after(async () => {
 });
 
 test('onboard → status --probe → token rotate → offboard → onboard again → offboard', async () => {
-  if (!SSHD) return;
   const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
   const on = await vm('kubectl-vm-onboard', [target, '--group', 'demo']);
   assert.is(on.code, 0, on.stderr);

@@ -5,8 +5,8 @@
 // without --force, --dry-run, re-runs, install.sh --uninstall, and onboarding again afterwards.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { addDay2Fakes, installBundle, seedOnboardedVm, trustSshd, type SeededVm } from '../helpers/day2.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { installScript } from '../../shared/vm/install-script.ts';
 import { buildWorkloadEntry } from '../helpers/vm-builders.ts';
 
-const test = suite('offboard');
+const test = suiteNeeding('offboard', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 let cluster: Cluster;
 let sshds: Sshd[] = [];
 let ns = '';
@@ -66,7 +66,6 @@ test.after(async () => {
 });
 
 test('--dry-run: the plan per VM; no connection, nothing deleted', async () => {
-  if (!SSHD) return;
   const before = await secrets();
   const o = await offboard('web-1', '--dry-run');
   assert.is(o.code, 0, o.stderr);
@@ -77,7 +76,6 @@ test('--dry-run: the plan per VM; no connection, nothing deleted', async () => {
 });
 
 test('a fleet with one unreachable VM: without --force the dead VM fails and keeps everything; the others are offboarded cleanly', async () => {
-  if (!SSHD) return;
   const o = await offboard('--all');
   assert.is(o.code, 1);
   const rows = o.stdout.trim().split('\n').slice(1);
@@ -100,7 +98,6 @@ test('a fleet with one unreachable VM: without --force the dead VM fails and kee
 });
 
 test('re-runs change nothing; --force offboards the unreachable VM on the cluster side only, and says so', async () => {
-  if (!SSHD) return;
   const again = await offboard('web-1', '-o', 'json');
   assert.is(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).items.map((i: any) => [i.name, i.result]), [['web-1', 'unchanged']]);
@@ -111,7 +108,6 @@ test('re-runs change nothing; --force offboards the unreachable VM on the cluste
 });
 
 test('offboard, then onboard again: the VM takes the same files back, and offboards cleanly once more', async () => {
-  if (!SSHD) return;
   await cluster.kubectl(['delete', 'secret', 'web-1-token-1', '-n', ns, '--ignore-not-found']);
   const again = await seedOnboardedVm(cluster, ns, 'web-1', sshds[0]!);
   assert.ok(exists(sshds[0]!, 'var/lib/kubectl-vm/manifest.json'));

@@ -3,8 +3,8 @@
 // drifted files, clock skew, the gateway's ports from the VM, ports taken, the hosts block; read-only throughout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { configMap, eastwestService, exposedIstiod, meshExpansionSeed, namespace } from '../helpers/builders.ts';
 import { addDay2Fakes, seedOnboardedVm, trustSshd, writeWorkloadCert } from '../helpers/day2.ts';
@@ -12,7 +12,7 @@ import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { istiodDeployment, istiodEntry, fromNow, HOUR, vmWorkloadGroup } from '../helpers/vm-builders.ts';
 
-const test = suite('status --probe and doctor over SSH');
+const test = suiteNeeding('status --probe and doctor over SSH', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 let cluster: Cluster;
 let sshds: Sshd[] = [];
 const NS = 'vm';
@@ -67,7 +67,6 @@ test.after(async () => {
 });
 
 test('status --probe: the VM\'s own view in each row, unreachable for the dead VM, and no change anywhere', async () => {
-  if (!SSHD) return;
   cluster.server!.clearRequests();
   const o = await runPlugin('kubectl-vm-status', ['-n', NS, '--probe', '--ssh-connect-timeout', '3s'], cluster.env);
   assert.is(o.code, 0, o.stderr);
@@ -91,7 +90,6 @@ test('status --probe: the VM\'s own view in each row, unreachable for the dead V
 });
 
 test('doctor on the VMs: a healthy VM passes every VM check; the broken one names each fix; the dead one is a failed ssh check', async () => {
-  if (!SSHD) return;
   const o = await runPlugin('kubectl-vm-doctor', ['-n', NS, '-o', 'json', '--ssh-connect-timeout', '3s'], cluster.env);
   assert.is(o.code, 1);
   const checks = JSON.parse(o.stdout).checks.filter((c: any) => c.scope === 'vm');

@@ -4,15 +4,15 @@
 // server caches a success for 10 s: the test server's clock steps past it, a real one is polled).
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { seedOnboardedVm, trustSshd, type SeededVm } from '../helpers/day2.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const test = suite('token rotate and revoke');
+const test = suiteNeeding('token rotate and revoke', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 let cluster: Cluster;
 let sshds: Sshd[] = [];
 let clockOffset = 0;
@@ -78,7 +78,6 @@ test.after(async () => {
 });
 
 test('--dry-run: says what it would mint and write; no token minted, no connection, nothing written', async () => {
-  if (!SSHD) return;
   cluster.server?.clearRequests();
   const before = await record('web-1');
   const o = await rotate('web-1', 'web-3', '--dry-run');
@@ -92,7 +91,6 @@ test('--dry-run: says what it would mint and write; no token minted, no connecti
 });
 
 test('one VM: the new token replaces both copies atomically (owner and mode kept), the record moves on, the old token dies', async () => {
-  if (!SSHD) return;
   assert.ok((await review(web1.token)).authenticated, 'the old token works before (and its success is now cached)');
   const persistent = path.join(web1.sshd!.root, 'var/lib/kubectl-vm/istio-token');
   const agent = path.join(web1.sshd!.root, 'var/run/secrets/tokens/istio-token');
@@ -119,7 +117,6 @@ test('one VM: the new token replaces both copies atomically (owner and mode kept
 });
 
 test('a fleet of three, one unreachable: two rotated, the third keeps its token and binding, exit 1; -o json', async () => {
-  if (!SSHD) return;
   const o = await rotate('--all', '-o', 'json', '--ssh-connect-timeout', '3s');
   assert.is(o.code, 1);
   const list = JSON.parse(o.stdout);
@@ -136,7 +133,6 @@ test('a fleet of three, one unreachable: two rotated, the third keeps its token 
 });
 
 test('a re-run with --before chooses only tokens about to expire; the table says why the others were skipped', async () => {
-  if (!SSHD) return;
   const o = await rotate('web-1', 'web-2', '--before', '30m');
   assert.is(o.code, 0, o.stderr);
   assert.match(o.stdout, /^\S+\s+web-1\s+skipped\s+token expires in 2[34]h, after --before 30m$/m);
@@ -144,7 +140,6 @@ test('a re-run with --before chooses only tokens about to expire; the table says
 });
 
 test('--output-dir writes the token locally (0600) and keeps the old one valid until --confirm', async () => {
-  if (!SSHD) return;
   const dir = path.join(tempDir(), 'tokens');
   const o = await rotate('web-3', '--output-dir', dir);
   assert.is(o.code, 0, o.stderr);
@@ -164,7 +159,6 @@ test('--output-dir writes the token locally (0600) and keeps the old one valid u
 });
 
 test('revoke: deletes the bindings, marks the record, touches no VM; a re-run is unchanged; rotate skips it in a fleet', async () => {
-  if (!SSHD) return;
   const calls = sshds[0]!.calls().length;
   const dry = await revoke('web-1', '--dry-run');
   assert.match(dry.stdout, /web-1\s+would revoke\s+would delete web-1-token-3/);
