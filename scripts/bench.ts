@@ -178,6 +178,18 @@ if (SSHD) {
   await line('onboard 4 VMs, first time, --concurrency 4', 'a', 4);
   await line('onboard the same 4 VMs again (unchanged), --concurrency 4', 'a', 4);
   await line('onboard 4 other VM names, first time, --concurrency 1', 'b', 1);
+  // Day 2 on the same 4 VMs (the 4 'b' names): status, --probe at 4 and 1 at a time, rotate, offboard.
+  const day2 = async (label: string, exe: string, args: string[]) => {
+    obServer.clearRequests();
+    const r = await time(path.join(DIST, exe), [...args, '-n', 'vm', '--ssh-key', key], obEnv);
+    console.log(`${label.padEnd(60)} ${(r.ms / 1000).toFixed(2).padStart(6)} s, ${obServer.requests.length} API requests, exit ${r.code}`);
+  };
+  const bNames = vms.map((_, i) => `vm-b-${i}`);
+  await day2('status of 8 VMs (no SSH)', 'kubectl-vm-status', []);
+  await day2('status --probe of 4 VMs, --concurrency 4', 'kubectl-vm-status', [...bNames, '--probe', '--concurrency', '4']);
+  await day2('status --probe of 4 VMs, --concurrency 1', 'kubectl-vm-status', [...bNames, '--probe', '--concurrency', '1']);
+  await day2('token rotate 4 VMs, --concurrency 4', 'kubectl-vm-token-rotate', [...bNames, '--concurrency', '4']);
+  await day2('offboard 4 VMs, --concurrency 4', 'kubectl-vm-offboard', [...bNames, '--concurrency', '4']);
   await obServer.close();
   for (const v of vms) await v.close();
 }

@@ -23,6 +23,11 @@ export const CATALOG: readonly CatalogEntry[] = [
   { name: 'dns-stub', describe: "Point the cluster DNS's .global stub domain at Istio's istiocoredns (kube-dns or CoreDNS)" },
   { name: 'sidecar-bootstrap', describe: "Copy a WorkloadEntry's bundle to its VM over SSH and start the proxy" },
   { name: 'onboard', describe: 'Put VMs into the mesh over SSH in one command: record, bound token, files, proxy started' },
+  { name: 'status', describe: 'One row per VM: WorkloadEntry health and connection, token expiry, and with --probe what the VM itself says' },
+  { name: 'token rotate', describe: 'Mint a fresh token for each VM, deliver it over SSH, then revoke the old one' },
+  { name: 'token revoke', describe: "Revoke a VM's token at once, by deleting its binding; the VM is not touched" },
+  { name: 'offboard', describe: 'Undo onboarding: stop the proxy, clean iptables, /etc/hosts and the delivered files, revoke the token, delete the record' },
+  { name: 'doctor', describe: 'Check every precondition of a VM in the mesh, cluster side and over SSH, and name the fix for each' },
   { name: 'completion', describe: "Print a shell completion script (bash, zsh, fish), or install kubectl's completion hook" },
 ];
 

@@ -42,6 +42,8 @@ export interface Result {
   objects?: PrintableObject[];
   /** Human-readable lines printed to stdout when -o is not given. */
   summary?: string[];
+  /** Lines for stderr printed after the data, e.g. a closing "what needs attention" digest under a table. */
+  trailer?: string[];
   exitCode?: number;
 }
 

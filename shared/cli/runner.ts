@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
 import { createStep, stopSpinners, hasRealSize } from '../output/step.ts';
 import { closest } from './suggest.ts';
-import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
+import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs, type OutputFormat } from './flags.ts';
 import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
 
 export const HOMEPAGE = 'https://github.com/kubectl-vm/kubectl-vm';
@@ -348,11 +348,9 @@ function captureError(fn: () => unknown): Error {
 }
 
 function printResult(result: Result, args: AnyArgs, io: IO): void {
-  if (args.output && result.objects) {
-    io.stdout.write(formatObjects(result.objects, args.output));
-    return;
-  }
-  for (const line of result.summary ?? []) io.stdout.write(line + '\n');
+  if (args.output && result.objects) io.stdout.write(formatObjects(result.objects, args.output as OutputFormat));
+  else for (const line of result.summary ?? []) io.stdout.write(line + '\n');
+  for (const line of result.trailer ?? []) io.stderr.write(line + '\n');
 }
 
 function printError(err: unknown, stderr: IO['stderr'], paint: Paint, verbosity: number): void {

@@ -90,6 +90,28 @@ export class KubeClient {
     return list.items.map((item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? kind }));
   }
 
+  /**
+   * SelfSubjectAccessReview: may the caller do `verb` on `resource` (e.g. serviceaccounts/token)? A read, so
+   * never dry-run; true or false with the API server's reason.
+   */
+  async reviewAccess(attributes: { verb: string; resource: string; subresource?: string; group?: string; namespace?: string; name?: string }): Promise<{ allowed: boolean; reason?: string }> {
+    const res = await this.transport.send({
+      method: 'POST',
+      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attributes } }),
+      what: { verb: 'create', resource: 'selfsubjectaccessreviews' },
+    });
+    const status = (JSON.parse(res.body) as { status?: { allowed?: boolean; reason?: string } }).status ?? {};
+    return { allowed: status.allowed === true, reason: status.reason };
+  }
+
+  /** The API server's clock: the Date header of a GET /version (for clock-skew checks). */
+  async serverDate(): Promise<Date | undefined> {
+    const res = await this.transport.send({ method: 'GET', path: '/version', what: { verb: 'get', resource: 'version' } });
+    const date = res.headers.date;
+    return date ? new Date(date) : undefined;
+  }
+
   create<T extends KubeObject>(obj: T): Promise<T> {
     return this.write('create', obj, (type, version, body) => ({
       method: 'POST',

@@ -4,6 +4,7 @@
 // placed in the manifest, and says on its last line whether anything changed.
 import { sh as shellQuote } from '../istio/sidecar-bootstrap.ts';
 import { dockerLayout, MANIFEST_PATH, PROXY_USER, SYSTEMD_UNIT, systemdLayout, type VmLayout } from './layout.ts';
+import { uninstallScript } from './uninstall.ts';
 
 const oct = (m: number) => m.toString(8).padStart(4, '0');
 
@@ -28,6 +29,7 @@ export function installScript(): string {
 # starts the proxy. Running it again changes only what differs; it never appends to /etc/hosts twice.
 #
 #   sudo ./install.sh [--runtime systemd|docker] [--dir DIR] [--start]
+#   sudo ./install.sh --uninstall      (stop the proxy, clean iptables, remove the hosts block and these files)
 #
 # systemd (the default) is the istio-sidecar package's layout; the token is also kept in /var/lib/kubectl-vm,
 # and a drop-in for istio.service puts it back in /var/run after a reboot. docker puts the files into DIR
@@ -38,11 +40,13 @@ set -euo pipefail
 
 usage() { sed -n '2,\${ /^#/!q; s/^# \\{0,1\\}//; p; }' "$0"; }
 start=false
+uninstall=false
 runtime=systemd
 dir=${shellQuote(dockerLayout().dirs[1]!.path)}
 while [ $# -gt 0 ]; do
   case "$1" in
     --start) start=true ;;
+    --uninstall) uninstall=true ;;
     --runtime) shift; runtime="\${1:-}" ;;
     --runtime=*) runtime="\${1#--runtime=}" ;;
     --dir) shift; dir="\${1:-}" ;;
@@ -54,6 +58,13 @@ while [ $# -gt 0 ]; do
 done
 case "$runtime" in systemd|docker) ;; *) echo "install.sh: unknown runtime: $runtime (expected systemd or docker)" >&2; exit 64 ;; esac
 case "$dir" in /*) ;; *) echo "install.sh: --dir must be an absolute path: $dir" >&2; exit 64 ;; esac
+
+# --uninstall: undo what this script (or kubectl vm onboard) did, from the manifest (shared/vm/uninstall.ts).
+if $uninstall; then
+  sh <<'KUBECTL_VM_UNINSTALL'
+${uninstallScript()}KUBECTL_VM_UNINSTALL
+  exit $?
+fi
 
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 root="\${ROOT:-}"

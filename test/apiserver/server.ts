@@ -77,6 +77,8 @@ export interface TestApiServerOptions extends RegistryOptions {
   token?: string | null;
   now?: () => Date;
   port?: number;
+  /** SelfSubjectAccessReviews that say no, as "<verb> <resource>[/<subresource>]", e.g. "create serviceaccounts/token". */
+  deniedAccess?: string[];
   /**
    * How long a deleted namespace stays Terminating before its contents and then the namespace are gone, as the
    * namespace controller empties it (a real one took 5.7 s for a near-empty namespace: kube-api fixtures 35–39).
@@ -115,6 +117,8 @@ export class TestApiServer {
   private readonly faults: ArmedFault[] = [];
   private revision = 1000;
   private readonly now: () => Date;
+  /** SelfSubjectAccessReviews answered "no" (TestApiServerOptions.deniedAccess); tests may change it. */
+  deniedAccess: string[];
   private readonly namespaceFinalizeMs: number;
   private readonly finalizers = new Set<NodeJS.Timeout>();
 
@@ -122,6 +126,7 @@ export class TestApiServer {
     this.registry = new Registry(options);
     this.token = options.token === undefined ? DEFAULT_TOKEN : options.token;
     this.now = options.now ?? (() => new Date());
+    this.deniedAccess = options.deniedAccess ?? [];
     this.namespaceFinalizeMs = options.namespaceFinalizeMs ?? 300;
     // HTTPS, as real clusters are (kubectl sends no credentials over plain HTTP). A client may authenticate with
     // the bearer token or with a client certificate signed by the test CA.
@@ -381,6 +386,7 @@ export class TestApiServer {
       if (method !== 'POST') throw methodNotAllowed(method);
       return this.tokenReview(defaultManager(headers['user-agent']), parseBody(body, headers['content-type']));
     }
+    if (method === 'POST' && p === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return this.selfSubjectAccessReview(parseBody(body, headers['content-type']) as Obj);
     const target = this.parsePath(p);
     if (!target) throw pathNotFound();
     const q = url.searchParams;
@@ -429,6 +435,15 @@ export class TestApiServer {
       name: name === undefined ? undefined : decodeURIComponent(name),
       subresource,
     };
+  }
+
+  /** As the real API server answers (fixtures 55, 56): the review back with status.allowed. */
+  private selfSubjectAccessReview(review: Obj): [number, unknown] {
+    const a = ((review.spec as Obj | undefined)?.resourceAttributes ?? {}) as Record<string, string | undefined>;
+    const key = `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
+    const allowed = !this.deniedAccess.includes(key);
+    // An administrator (system:masters) is allowed without a reason, and a denial carries none either (fixtures 55, 56).
+    return [201, { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: review.spec, status: { allowed } }];
   }
 
   // Reads -----------------------------------------------------------------------------------------------------

@@ -241,4 +241,16 @@ test('47–54 bound tokens: claims, TokenReview before and after the bound Secre
   }
 });
 
+test('55–56 SelfSubjectAccessReview for serviceaccounts/token: allowed for an administrator, denied for a bare service account', async () => {
+  const own = await TestApiServer.start({ deniedAccess: [] });
+  try {
+    const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'ssar15b', name: 'web-sa' } } };
+    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '55');
+    own.deniedAccess = ['create serviceaccounts/token'];
+    same(await apiClient(own)('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review), '56');
+  } finally {
+    await own.close();
+  }
+});
+
 test.run();

@@ -298,8 +298,8 @@ test('the executable needs no node_modules: copied elsewhere, it connects withou
   const o = await run(alone, ['standalone', '-n', NS, '--ssh-key', sshd.key, '--start-istio-proxy'], { env: cluster.env, cwd: path.dirname(alone) });
   assert.is(o.code, 0, o.stderr);
   assert.is(dockerCalls().length, 2);
-  // Only the commands that talk SSH carry ssh2.
-  const ssh = new Set([EXE, 'kubectl-vm-onboard']);
+  // Only the commands that talk SSH carry ssh2 (loaded on their first connection).
+  const ssh = new Set([EXE, 'kubectl-vm-onboard', 'kubectl-vm-status', 'kubectl-vm-doctor', 'kubectl-vm-offboard', 'kubectl-vm-token-rotate']);
   for (const exe of fs.readdirSync(DIST).filter((f) => f.startsWith('kubectl-vm') && !ssh.has(f))) {
     assert.not.ok(fs.readFileSync(path.join(DIST, exe), 'utf8').includes('ssh-userauth'), `${exe} does not carry ssh2`);
   }

@@ -122,7 +122,8 @@ function sandboxFiles(dir: string, bin: string): string[] {
     `#!/bin/bash\necho "sudo $*" >> '${log}'\nargs=()\nfor a in "$@"; do case "$a" in /*) mkdir -p "${root}$(dirname "$a")"; args+=("${root}$a") ;; *) args+=("$a") ;; esac; done\nROOT='${root}' exec "\${args[@]}"\n`,
     { mode: 0o755 },
   );
-  fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> '${log}'\n`, { mode: 0o755 });
+  // It keeps the unit's state, as the other fake does, so that stop/disable --now and is-active agree (offboard checks).
+  fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> '${log}'\nROOT="\${ROOT:-${root}}"\n${FAKES.systemctl}`, { mode: 0o755 });
   const session = path.join(dir, 'session.sh');
   fs.writeFileSync(session, `#!/bin/sh\ncd '${home}' || exit 1\nif [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec /bin/sh; fi\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
   if (!SFTP_SERVER) throw new Error('sftp-server not found');
