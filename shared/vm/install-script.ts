@@ -38,7 +38,7 @@ export function installScript(): string {
 # gets the files (default istio-proxy, when that user exists).
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \\{0,1\\}//'; }
+usage() { sed -n '2,\${ /^#/!q; s/^# \\{0,1\\}//; p; }' "$0"; }
 start=false
 uninstall=false
 runtime=systemd
