@@ -40,7 +40,7 @@ export const INSTALL_SH = `#!/usr/bin/env bash
 # gets the files (default istio-proxy, when that user exists).
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \\{0,1\\}//'; }
+usage() { sed -n '2,\${ /^#/!q; s/^# \\{0,1\\}//; p; }' "$0"; }
 start=false
 for arg in "$@"; do
   case "$arg" in
