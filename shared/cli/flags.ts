@@ -21,6 +21,22 @@ export interface KubeArgs {
   namespace?: string;
   /** Milliseconds; 0 means no limit. */
   requestTimeout: number;
+  server?: string;
+  token?: string;
+  as?: string;
+  asGroup?: string[];
+  asUid?: string;
+  certificateAuthority?: string;
+  clientCertificate?: string;
+  clientKey?: string;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+  username?: string;
+  password?: string;
+  disableCompression?: boolean;
+  cacheDir?: string;
+  warningsAsErrors?: boolean;
+  matchServerVersion?: boolean;
 }
 
 export interface OutputArgs {
@@ -71,29 +87,47 @@ export function withChoices<F extends (v: unknown) => unknown>(choices: readonly
   return Object.assign(coerce, { choices });
 }
 
+/** kubectl's boolean flags take `--flag`, `--flag=true` or `--flag=false`; the last occurrence wins. */
+const lastBool = (v: unknown): boolean | undefined => {
+  const last = Array.isArray(v) ? v[v.length - 1] : v;
+  return last === undefined ? undefined : last === true || last === 'true';
+};
+
+/**
+ * kubectl's global flags (genericclioptions.ConfigFlags), with kubectl's meanings, for every command. `-s` is
+ * --server except in a command that already gives -s another meaning (istioctl's --service-account).
+ */
 export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {
+  const taken = new Set(Object.values((y as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias).flat());
+  const str = (describe: string, extra: Record<string, unknown> = {}) => ({ type: 'string' as const, group: KUBE_GROUP, coerce: lastWins, describe, ...extra });
+  const bool = (describe: string) => ({ type: 'boolean' as const, group: KUBE_GROUP, coerce: lastBool, describe });
   return y
-    .option('kubeconfig', {
-      type: 'string',
-      group: KUBE_GROUP,
-      coerce: lastWins,
-      describe: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
-    })
-    .option('context', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig context to use' })
-    .option('cluster', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig cluster to use' })
-    .option('user', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig user to use' })
-    .option('namespace', {
-      alias: 'n',
-      type: 'string',
-      group: KUBE_GROUP,
-      coerce: lastWins,
-      describe: `The namespace (default: the context's namespace, else "default")`,
-    })
+    .option('kubeconfig', str('Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
+    .option('context', str('The kubeconfig context to use'))
+    .option('cluster', str('The kubeconfig cluster to use'))
+    .option('user', str('The kubeconfig user to use'))
+    .option('namespace', str(`The namespace (default: the context's namespace, else "default")`, { alias: 'n' }))
+    .option('server', str('The address and port of the Kubernetes API server', taken.has('s') ? {} : { alias: 's' }))
+    .option('token', str('Bearer token for authentication to the API server'))
+    .option('as', str('Username to impersonate for the operation; a regular user or a service account (system:serviceaccount:<ns>:<name>)'))
+    .option('as-group', { type: 'string', array: true, group: KUBE_GROUP, coerce: (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String), describe: 'Group to impersonate for the operation; repeat it for several groups' })
+    .option('as-uid', str('UID to impersonate for the operation'))
+    .option('certificate-authority', str('Path to a CA certificate file for the API server'))
+    .option('client-certificate', str('Path to a client certificate file for TLS'))
+    .option('client-key', str('Path to a client key file for TLS'))
+    .option('insecure-skip-tls-verify', bool("Don't check the API server's certificate; this makes your HTTPS connections insecure"))
+    .option('tls-server-name', str("Server name to use for the API server's certificate check (default: the host of --server)"))
+    .option('username', str('Username for basic authentication to the API server'))
+    .option('password', str('Password for basic authentication to the API server'))
+    .option('disable-compression', bool('Ask the API server for uncompressed responses (kubectl-vm never asks for compressed ones)'))
+    .option('cache-dir', str('kubectl\'s discovery cache directory; accepted for kubectl compatibility, kubectl-vm keeps no such cache'))
+    .option('warnings-as-errors', bool('Treat warnings received from the API server as errors: exit 1 after the command'))
+    .option('match-server-version', bool("Require the API server's version to match the client's version (never true for kubectl-vm: see README)"))
     .option('request-timeout', {
       type: 'string',
       group: KUBE_GROUP,
       coerce: (v: unknown) => parseDuration('request-timeout', lastWins(v) ?? '0'),
-      describe: 'How long to wait for one API request before giving up, e.g. 5s or 1m; 0 waits forever',
+      describe: 'How long one API request may take in all, e.g. 5s or 1m; 0 waits forever',
     }) as unknown as Argv<T & KubeArgs>;
 }
 
@@ -131,4 +165,27 @@ export function normaliseOutputArgs<T extends Partial<OutputArgs>>(args: T): T &
 export function withExamples<T>(y: Argv<T>, examples: [what: string, command: string][]): Argv<T> {
   for (const [what, command] of examples) y.example(`# ${what}`, '').example(command, '');
   return y;
+}
+
+/**
+ * --service-account, with istioctl's `-s`. In kubectl `-s` is --server, so a value that looks like a server
+ * address (`https://…`, `host:port`) is refused with a pointer to --server rather than taken as an account name.
+ */
+export function serviceAccountFlag(describe: string, aliases: string[] = ['s', 'serviceaccount']) {
+  return {
+    alias: aliases,
+    type: 'string' as const,
+    group: FLAGS_GROUP,
+    default: 'default',
+    describe,
+    coerce: (v: unknown) => {
+      const value = lastWins(v);
+      if (value !== undefined && /^[a-z][a-z0-9+.-]*:\/\/|:\d+$|\//i.test(value)) {
+        throw new UsageError(`-s/--service-account "${value}" looks like an API server address, not a service account`, {
+          hint: `-s is --service-account here, as in istioctl; give the API server as --server ${value}`,
+        });
+      }
+      return value;
+    },
+  };
 }

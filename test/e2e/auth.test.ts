@@ -65,8 +65,9 @@ test('a failing exec plugin is a credentials error that names the plugin', async
   }, dir);
   const r = await add(kubeconfig, 'brokenexec');
   assert.is(r.code, 69);
-  assert.match(r.stderr, /^error: cannot get credentials for user "kubectl-vm-test" of context "kubectl-vm-test" from the exec credential plugin ".*broken\.sh"/m);
-  assert.match(r.stderr, /^hint: run .*broken\.sh yourself to see why it fails/m);
+  assert.match(r.stderr, /^token expired, run login$/m, "the plugin's own stderr reaches the user");
+  assert.match(r.stderr, /^error: the exec credential plugin ".*broken\.sh" of user "kubectl-vm-test" \(context "kubectl-vm-test"\) failed: exec: executable .*broken\.sh failed with exit code 3$/m);
+  assert.match(r.stderr, /^hint: its own messages are above; run .*broken\.sh yourself to see why it fails/m);
 });
 
 test('KUBECONFIG with two files: the context and credentials come from where kubectl would take them', async () => {
@@ -119,7 +120,7 @@ test('--request-timeout bounds a request that hangs', async () => {
   const r = await add(kubeconfigWith(() => undefined), 'slow', ['--request-timeout=300ms']);
   server.clearFaults();
   assert.is(r.code, 69);
-  assert.match(r.stderr, /no answer within 0\.3s \(--request-timeout\)/);
+  assert.match(r.stderr, /the request did not complete within 0\.3s \(--request-timeout\)/);
   assert.ok(Date.now() - started < 2500, 'gave up long before the server answered');
 });
 
