@@ -181,8 +181,8 @@ export function serviceAccountFlag(describe: string, aliases: string[] = ['s', '
     coerce: (v: unknown) => {
       const value = lastWins(v);
       if (value !== undefined && /^[a-z][a-z0-9+.-]*:\/\/|:\d+$|\//i.test(value)) {
-        throw new UsageError(`-s/--service-account "${value}" looks like an API server address, not a service account`, {
-          hint: `-s is --service-account here, as in istioctl; give the API server as --server ${value}`,
+        throw new UsageError(`-s "${value}" looks like an API server address: pass it as --server ${value}; here -s is --service-account, as in istioctl`, {
+          hint: `give the service account's name with -s, and the API server with --server`,
         });
       }
       return value;

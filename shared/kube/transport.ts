@@ -110,7 +110,7 @@ export class Transport implements Sender {
   /** Sends a request, retrying 429, 5xx and dropped connections; returns the response of a 2xx, throws otherwise. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const what: RequestDescription = { ...req.what, server: this.server, context: this.config.contextName };
-    if (this.options.matchServerVersion) await (this.versionChecked ??= this.checkServerVersion());
+    if (this.options.matchServerVersion && req.path !== '/version') await (this.versionChecked ??= this.checkServerVersion());
     let prepared = await this.prepare();
     let reExecuted = false;
     for (let attempt = 1; ; attempt++) {

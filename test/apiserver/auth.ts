@@ -63,8 +63,10 @@ function serviceAccountGroups(name: string): string[] {
 
 export function authenticate(req: http.IncomingMessage, adminToken: string | null, tokens: Map<string, Identity>, now: Date): Identity {
   const socket = req.socket as TLSSocket;
-  if (socket.authorized === true) {
-    const subject = socket.getPeerCertificate().subject ?? {};
+  // A resumed TLS session reports authorized with no peer certificate: only a certificate names someone.
+  const peer = socket.authorized === true ? socket.getPeerCertificate() : undefined;
+  if (peer?.subject) {
+    const subject = peer.subject;
     const orgs = subject.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
     return { name: String(subject.CN ?? ''), groups: [...orgs, 'system:authenticated'] };
   }

@@ -81,6 +81,8 @@ export interface TestApiServerOptions extends RegistryOptions {
   token?: string | null;
   now?: () => Date;
   port?: number;
+  /** Another CA whose client certificates the server accepts, besides the test CA. */
+  clientCa?: Buffer;
 }
 
 const KUBE_VERSION = { major: '1', minor: '26', gitVersion: 'v1.26.1', gitCommit: 'kubectl-vm-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.19.5', compiler: 'gc', platform: 'linux/amd64' };
@@ -123,7 +125,7 @@ export class TestApiServer {
     this.now = options.now ?? (() => new Date());
     // HTTPS, as real clusters are (kubectl sends no credentials over plain HTTP). A client may authenticate with
     // the bearer token or with a client certificate signed by the test CA.
-    this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: tlsFile('ca.crt'), requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
+    this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: [tlsFile('ca.crt'), ...(options.clientCa ? [options.clientCa] : [])], requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (s: Socket) => {
       this.connections++;
