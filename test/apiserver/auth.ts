@@ -2,7 +2,7 @@
 // - the server's bearer token is "admin" in system:masters; a client certificate signed by the test CA is its CN
 //   in the groups of its O; tokens the server minted (TokenRequest) are their service account until they
 //   expire; tokens added with addToken are whoever they say; any other token is 401;
-// - no credentials at all is system:anonymous, which may read /version and /healthz and nothing else (403);
+// - no credentials at all (or basic auth, which kube-apiserver no longer reads) is system:anonymous, which may read /version and /healthz and nothing else (403);
 // - Impersonate-User (with -Group, -Uid, -Extra-*) needs a requester allowed to impersonate (system:masters or
 //   a grant of "impersonate" on users); groups, uid or extra without a user is the real server's 500;
 // - system:masters may do anything; anyone else only what a grant allows, else a 403 worded as RBAC words it.
@@ -83,7 +83,8 @@ export function authenticate(req: http.IncomingMessage, adminToken: string | nul
       return { name, groups: [...serviceAccountGroups(name), 'system:authenticated'] };
     }
   }
-  // Basic auth is gone from kube-apiserver; any other credential is a 401.
+  // kube-apiserver has no basic auth since 1.19: it ignores the header, and the request is anonymous.
+  if (/^Basic /i.test(auth)) return ANONYMOUS;
   throw status(401, 'Unauthorized', 'Unauthorized');
 }
 

@@ -1,5 +1,5 @@
 // Authentication, RBAC 403s and impersonation headers: the test API server against the answers a real
-// kube-apiserver v1.26.1 gave (test/fixtures/kube-api 35–44, recorded in namespace cap16 with a service account
+// kube-apiserver v1.26.1 gave (test/fixtures/kube-api 35–45, recorded in namespace cap16 with a service account
 // "limited" that may only get, list and create Services there).
 import fs from 'node:fs';
 import https from 'node:https';
@@ -54,7 +54,7 @@ function same(actual: { status: number; body: unknown }, prefix: string): void {
   assert.equal(normalise(actual.body), normalise(expected.body), `${prefix}: body`);
 }
 
-const test = suite('authentication, RBAC and impersonation answer as kube-apiserver v1.26.1 did (fixtures 35–44)');
+const test = suite('authentication, RBAC and impersonation answer as kube-apiserver v1.26.1 did (fixtures 35–45)');
 
 test.before(async () => {
   server = await TestApiServer.start({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cap16' } }] });
@@ -101,6 +101,10 @@ test('42–44 a bad token is 401; no credentials is system:anonymous; an imperso
     '44',
   );
   assert.equal(server.requests.at(-1)!.user!.groups, ['system:serviceaccounts', 'system:serviceaccounts:cap16', 'system:authenticated']);
+});
+
+test('45 basic auth: kube-apiserver ignores it, so the request is anonymous', async () => {
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` }), '45');
 });
 
 test('an expired service account token is 401, as the real server answers any token it cannot verify', async () => {

@@ -40,6 +40,8 @@ export function classifyKubectl(code: number, stderr: string): Outcome {
   if (/Client\.Timeout|context deadline exceeded|i\/o timeout|timeout awaiting/.test(stderr)) return 'timeout';
   if (/must be logged in|Unauthorized|provide credentials/.test(stderr)) return 'unauthorized';
   if (/forbidden/i.test(stderr) && !/not allowed/.test(stderr)) return 'forbidden';
+  // A 403 on discovery (GET /api) is what kubectl prints as "unknown" (-v=6 shows "GET …/api 403 Forbidden").
+  if (/server API group list: unknown|failed to download openapi: unknown/.test(stderr)) return 'forbidden';
   if (/x509:|tls: /.test(stderr)) return 'tls';
   if (/executable .* not found|invalid configuration|must be specified|is not allowed|invalid apiVersion|without impersonating a user|unable to load root certificates|more than one authentication method|both specified|unable to read|interactive mode|no configuration has been provided|does not exist/.test(stderr)) return 'config';
   if (/Unable to connect|connection refused|no such host|dial tcp|proxyconnect|EOF/.test(stderr)) return 'unreachable';
