@@ -12,7 +12,6 @@ import { backoffDelay, defaultBackoff, isDroppedConnection, verdictForStatus, ty
 import { CliError, ConfigError, InternalError } from '../errors.ts';
 import { loadClientNodeAuth } from './client-node.ts';
 import { runExecPlugin, type ExecCredential } from './exec.ts';
-import { proxyAgent, proxyFor } from './proxy.ts';
 
 declare const __VERSION__: string | undefined;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -244,6 +243,8 @@ export class Transport implements Sender {
       const mod = this.url.protocol === 'http:' ? (await import('node:http')).default : (await import('node:https')).default;
       const creds = await this.credentials(user);
       const headers = { ...this.baseHeaders(), ...creds.headers, ...impersonationHeaders(user) };
+      // proxy.ts (and node:net) loads here, on the first request, never for --help or a client-side dry run.
+      const { proxyAgent, proxyFor } = await import('./proxy.ts');
       const proxy = proxyFor(this.url, this.config.cluster['proxy-url'], this.env);
       const tls = this.tlsOptions(creds.exec);
       let agent: http.Agent;

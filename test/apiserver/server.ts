@@ -71,6 +71,8 @@ export interface Fault {
   retryAfter?: number;
   /** Close the connection without answering. */
   drop?: boolean;
+  /** Answer normally, with this Warning header added. */
+  warning?: string;
   latencyMs?: number;
 }
 
@@ -338,7 +340,7 @@ export class TestApiServer {
       record.user = user;
       record.headers = req.headers;
       authorize(user, attrs, this.grants);
-      const warnings: string[] = [];
+      const warnings: string[] = fault?.warning ? [fault.warning] : [];
       const [status, payload] = this.route(record.method, url, requestHeaders, body, warnings);
       const headers: Record<string, string> = {};
       if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
