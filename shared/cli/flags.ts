@@ -109,25 +109,25 @@ export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {
     .option('namespace', str(`The namespace (default: the context's namespace, else "default")`, { alias: 'n' }))
     .option('server', str('The address and port of the Kubernetes API server', taken.has('s') ? {} : { alias: 's' }))
     .option('token', str('Bearer token for authentication to the API server'))
-    .option('as', str('Username to impersonate for the operation; a regular user or a service account (system:serviceaccount:<ns>:<name>)'))
-    .option('as-group', { type: 'string', array: true, group: KUBE_GROUP, coerce: (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String), describe: 'Group to impersonate for the operation; repeat it for several groups' })
+    .option('as', str('Username to impersonate for the operation'))
+    .option('as-group', { type: 'string', array: true, group: KUBE_GROUP, coerce: (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String), describe: 'Group to impersonate; repeat it for several' })
     .option('as-uid', str('UID to impersonate for the operation'))
     .option('certificate-authority', str('Path to a CA certificate file for the API server'))
     .option('client-certificate', str('Path to a client certificate file for TLS'))
     .option('client-key', str('Path to a client key file for TLS'))
-    .option('insecure-skip-tls-verify', bool("Don't check the API server's certificate; this makes your HTTPS connections insecure"))
-    .option('tls-server-name', str("Server name to use for the API server's certificate check (default: the host of --server)"))
+    .option('insecure-skip-tls-verify', bool("Don't verify the API server's certificate (insecure)"))
+    .option('tls-server-name', str("Server name for the API server's certificate check"))
     .option('username', str('Username for basic authentication to the API server'))
     .option('password', str('Password for basic authentication to the API server'))
-    .option('disable-compression', bool('Ask the API server for uncompressed responses (kubectl-vm never asks for compressed ones)'))
-    .option('cache-dir', str('kubectl\'s discovery cache directory; accepted for kubectl compatibility, kubectl-vm keeps no such cache'))
-    .option('warnings-as-errors', bool('Treat warnings received from the API server as errors: exit 1 after the command'))
-    .option('match-server-version', bool("Require the API server's version to match the client's version (never true for kubectl-vm: see README)"))
+    .option('disable-compression', bool('Accepted for kubectl; kubectl-vm never asks for compressed responses'))
+    .option('cache-dir', str('Accepted for kubectl; kubectl-vm keeps no discovery cache'))
+    .option('warnings-as-errors', bool('Exit 1 after the command if the API server sent any warning'))
+    .option('match-server-version', bool("Require the server's version to equal the client's (never: see README)"))
     .option('request-timeout', {
       type: 'string',
       group: KUBE_GROUP,
       coerce: (v: unknown) => parseDuration('request-timeout', lastWins(v) ?? '0'),
-      describe: 'How long one API request may take in all, e.g. 5s or 1m; 0 waits forever',
+      describe: 'Deadline for each whole API request, e.g. 5s or 1m; 0 waits forever',
     }) as unknown as Argv<T & KubeArgs>;
 }
 

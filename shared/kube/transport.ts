@@ -350,5 +350,6 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 function warningsOf(headers: http.IncomingHttpHeaders): string[] {
   const raw = headers.warning;
   if (!raw) return [];
-  return (Array.isArray(raw) ? raw : raw.split(/,(?=\s*\d{3} )/)).map((w) => w.trim().replace(/^\d{3} \S+ "(.*)"$/, '$1'));
+  // The text is an RFC 7234 quoted-string: \" and \\ are escapes, as kubectl reads them.
+  return (Array.isArray(raw) ? raw : raw.split(/,(?=\s*\d{3} )/)).map((w) => w.trim().replace(/^\d{3} \S+ "(.*)"$/, (_m: string, text: string) => text.replace(/\\(.)/g, '$1')));
 }
