@@ -64,6 +64,8 @@ interface Case {
   vm?: (c: Ctx) => { exe: string; args: string[] };
   env?: (c: Ctx) => Record<string, string>;
   openStdin?: boolean;
+  /** Run both under script(1), so that stdin is a terminal. */
+  terminal?: boolean;
   needs?: 'signer' | 'mount-namespace';
   check?: (kubectl: ProgramResult, vm: ProgramResult, c: Ctx) => void;
 }
@@ -266,6 +268,28 @@ const CASES: Case[] = [
     kubeconfig: edit((kc, c) => {
       const script = `if read -r answer; then echo "got '$answer' from stdin" >&2; fi\necho '${c.credential(c.cluster.adminToken)}'`;
       kc.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: c.plugin('prompting', script), interactiveMode: 'IfAvailable' } };
+    }),
+  },
+  {
+    item: '2',
+    name: 'exec plugin with interactiveMode: Always and no terminal',
+    expect: 'config',
+    kubeconfig: edit((kc, c) => {
+      kc.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: c.plugin('always', `echo '${c.credential(c.cluster.adminToken)}'`), interactiveMode: 'Always' } };
+    }),
+  },
+  {
+    item: '2',
+    name: 'exec plugin gets the terminal as stdin (interactiveMode: IfAvailable, stdin a terminal)',
+    expect: 'ok',
+    terminal: true,
+    kubeconfig: edit((kc, c) => {
+      const script = [
+        `[ -t 0 ] || { echo "stdin is not the terminal" >&2; exit 1; }`,
+        `case "$KUBERNETES_EXEC_INFO" in *'"interactive":true'*) ;; *) echo "not interactive: $KUBERNETES_EXEC_INFO" >&2; exit 1;; esac`,
+        `echo '${c.credential(c.cluster.adminToken)}'`,
+      ].join('\n');
+      kc.users[0]!.user = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: c.plugin('interactive', script), interactiveMode: 'IfAvailable' } };
     }),
   },
   {
@@ -542,9 +566,9 @@ test.after(async () => {
     const lines = [
       `kubectl parity against the ${cluster.kind} (kubectl ${kubectlVersion()}):`,
       '',
-      '| item | variant | kubectl | kubectl-vm |',
-      '|---|---|---|---|',
-      ...rows.map((r) => `| ${r.item} | ${r.name.replace(/\|/g, '\\|')} | ${r.kubectl} | ${r.vm}${r.note ? ` (${r.note})` : ''} |`),
+      '| item | variant | kubectl | kubectl-vm | note |',
+      '|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.item} | ${r.name.replace(/\|/g, '\\|')} | ${r.kubectl} | ${r.vm} | ${r.note ?? ''} |`),
     ];
     console.log('\n' + lines.join('\n') + '\n');
   }
@@ -613,7 +637,9 @@ for (const c of CASES.filter((x) => !only || only.test(`[${x.item}] ${x.name}`))
       ...c.env?.(ctx),
     };
     const inNs = c.needs === 'mount-namespace';
-    const wrap = (exe: string, args: string[]): [string, string[]] => (inNs ? ['unshare', ['-m', 'sh', '-c', MOUNT_SCRIPT, 'sh', exe, ...args]] : [exe, args]);
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const wrap = (exe: string, args: string[]): [string, string[]] =>
+      inNs ? ['unshare', ['-m', 'sh', '-c', MOUNT_SCRIPT, 'sh', exe, ...args]] : c.terminal ? ['script', ['-qec', `stty cols 100 rows 30; exec ${[exe, ...args].map(quote).join(' ')}`, '/dev/null']] : [exe, args];
     const [kExe, kArgs] = wrap('kubectl', ['create', '-f', objects, '--dry-run=server', '-o', 'name', ...extra]);
     const vmCommand = c.vm?.(ctx) ?? { exe: KUBECTL_VM, args: ['es', 'parity', '10.0.0.5', 'http:80', '--dry-run=server', '-o', 'name', ...extra] };
     const [vExe, vArgs] = wrap(vmCommand.exe, vmCommand.args);
@@ -621,10 +647,16 @@ for (const c of CASES.filter((x) => !only || only.test(`[${x.item}] ${x.name}`))
     proxy.reset();
     authProxy.reset();
     const kubectl = await runProgram(kExe, { ...spec, args: kArgs }, classifyKubectl);
+    const kubectlTunnels = proxy.connects + authProxy.connects;
     proxy.reset();
     authProxy.reset();
     const vm = await runProgram(vExe, { ...spec, args: vArgs }, classifyVm);
-    rows.push({ item: c.item, name: c.name, kubectl: kubectl.outcome, vm: vm.outcome, ...(c.vmExpect ? { note: 'deliberate: see README' } : {}) });
+    const vmTunnels = proxy.connects + authProxy.connects;
+    const notes = [
+      ...(c.vmExpect ? ['deliberate: see README'] : []),
+      ...(kubectlTunnels || vmTunnels ? [`proxy tunnels: kubectl ${kubectlTunnels}, kubectl-vm ${vmTunnels}`] : []),
+    ];
+    rows.push({ item: c.item, name: c.name, kubectl: kubectl.outcome, vm: vm.outcome, ...(notes.length ? { note: notes.join('; ') } : {}) });
     const show = `\n--- kubectl (exit ${kubectl.code}):\n${kubectl.stderr.slice(-1500)}\n--- kubectl-vm (exit ${vm.code}):\n${vm.stderr.slice(-1500)}`;
     assert.is(kubectl.outcome, c.expect, `kubectl: expected ${c.expect}, got ${kubectl.outcome}${show}`);
     assert.is(vm.outcome, c.vmExpect ?? c.expect, `kubectl-vm: expected ${c.vmExpect ?? c.expect}, got ${vm.outcome}${show}`);
