@@ -4,6 +4,7 @@
 // lets kubectl's global flags come before the command: `kubectl vm -n prod add-to-mesh …`.
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { Directive, type Completion } from '../../shared/cli/complete-protocol.ts';
+import { KUBE_VALUE_FLAGS } from '../../shared/cli/flags.ts';
 
 export type Route =
   | { kind: 'completions'; completion: Completion }
@@ -13,7 +14,7 @@ export type Route =
   | { kind: 'unknown'; command: string };
 
 /** Global flags whose value is the next argument when not written as --flag=value. */
-const VALUE_FLAGS = new Set(['-n', '--namespace', '--context', '--kubeconfig', '--cluster', '--user', '--request-timeout', '-o', '--output']);
+const VALUE_FLAGS = new Set<string>([...KUBE_VALUE_FLAGS, '-o', '--output']);
 const MAX_WORDS = 3;
 
 export function route(argv: string[], exists: (executable: string) => boolean): Route {

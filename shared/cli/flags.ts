@@ -94,6 +94,16 @@ const lastBool = (v: unknown): boolean | undefined => {
 };
 
 /**
+ * The global flags that take a value (as the next argument unless written --flag=value), for the router, which
+ * must skip them to find the command in `kubectl vm --server https://… add-to-mesh …` without loading yargs.
+ * test/unit/router.test.ts checks that this is exactly what withKubeFlags declares.
+ */
+export const KUBE_VALUE_FLAGS = [
+  '--kubeconfig', '--context', '--cluster', '--user', '-n', '--namespace', '-s', '--server', '--token', '--as', '--as-group', '--as-uid',
+  '--certificate-authority', '--client-certificate', '--client-key', '--tls-server-name', '--username', '--password', '--cache-dir', '--request-timeout',
+] as const;
+
+/**
  * kubectl's global flags (genericclioptions.ConfigFlags), with kubectl's meanings, for every command. `-s` is
  * --server except in a command that already gives -s another meaning (istioctl's --service-account).
  */
