@@ -187,13 +187,13 @@ test('an unreachable server is exit 69 and names it', async () => {
 });
 
 test('--request-timeout bounds a request that hangs', async () => {
-  server.inject({ method: 'POST', path: '/api/v1/namespaces/vm/services', latencyMs: 3000, times: 5 });
+  server.inject({ method: 'POST', path: '/api/v1/namespaces/vm/services', latencyMs: 10_000, times: 5 });
   const started = Date.now();
   const r = await add(kubeconfigWith(() => undefined), 'slow', ['--request-timeout=300ms']);
   server.clearFaults();
   assert.is(r.code, 69);
   assert.match(r.stderr, /the request did not complete within 0\.3s \(--request-timeout\)/);
-  assert.ok(Date.now() - started < 2500, 'gave up long before the server answered');
+  assert.ok(Date.now() - started < 8000, 'gave up long before the server answered (10 s)');
 });
 
 test('-vv logs every API request to stderr, and -v adds the causes of an error', async () => {
