@@ -1,4 +1,4 @@
-// Who a request is, and whether RBAC lets them, shaped like kube-apiserver v1.26 (test/fixtures/kube-api 35–44):
+// Who a request is, and whether RBAC lets them, shaped like kube-apiserver v1.26 (test/fixtures/kube-api 47–57):
 // - the server's bearer token is "admin" in system:masters; a client certificate signed by the test CA is its CN
 //   in the groups of its O; tokens the server minted (TokenRequest) are their service account until they
 //   expire; tokens added with addToken are whoever they say; any other token is 401;

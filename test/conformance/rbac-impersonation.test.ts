@@ -1,5 +1,5 @@
 // Authentication, RBAC 403s and impersonation headers: the test API server against the answers a real
-// kube-apiserver v1.26.1 gave (test/fixtures/kube-api 35–45, recorded in namespace cap16 with a service account
+// kube-apiserver v1.26.1 gave (test/fixtures/kube-api 47–57, recorded in namespace cap16 with a service account
 // "limited" that may only get, list and create Services there).
 import fs from 'node:fs';
 import https from 'node:https';
@@ -54,7 +54,7 @@ function same(actual: { status: number; body: unknown }, prefix: string): void {
   assert.equal(normalise(actual.body), normalise(expected.body), `${prefix}: body`);
 }
 
-const test = suite('authentication, RBAC and impersonation answer as kube-apiserver v1.26.1 did (fixtures 35–45)');
+const test = suite('authentication, RBAC and impersonation answer as kube-apiserver v1.26.1 did (fixtures 47–57)');
 
 test.before(async () => {
   server = await TestApiServer.start({ seed: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cap16' } }] });
@@ -69,17 +69,17 @@ test.after(async () => {
 const se = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'x' }, spec: { hosts: ['x.example'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', location: 'MESH_INTERNAL' } };
 const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: { ports: [{ port: 80, name: 'http' }] } };
 
-test('35–37 a service account with rights on Services only: create and get ServiceEntries are 403, a Service is created', async () => {
-  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries?dryRun=All', { Authorization: limited }, se), '35');
+test('47–49 a service account with rights on Services only: create and get ServiceEntries are 403, a Service is created', async () => {
+  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries?dryRun=All', { Authorization: limited }, se), '47');
   const created = await call('POST', '/api/v1/namespaces/cap16/services?dryRun=All', { Authorization: limited }, svc);
-  assert.is(created.status, fixture('36').status);
+  assert.is(created.status, fixture('48').status);
   assert.is((created.body as any).metadata.name, 'x');
-  same(await call('GET', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries/x', { Authorization: limited }), '37');
+  same(await call('GET', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries/x', { Authorization: limited }), '49');
 });
 
-test('38–41 impersonation: only the privileged may; the impersonated user gets its own RBAC; groups need a user', async () => {
-  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: limited, 'Impersonate-User': 'alice' }), '38');
-  same(await call('GET', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries', { Authorization: admin, 'Impersonate-User': 'alice' }), '39');
+test('50–53 impersonation: only the privileged may; the impersonated user gets its own RBAC; groups need a user', async () => {
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: limited, 'Impersonate-User': 'alice' }), '50');
+  same(await call('GET', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries', { Authorization: admin, 'Impersonate-User': 'alice' }), '51');
   const masters = await call('GET', '/api/v1/namespaces/cap16/serviceaccounts?labelSelector=none%3Dnone', {
     Authorization: admin,
     'Impersonate-User': 'alice',
@@ -88,28 +88,28 @@ test('38–41 impersonation: only the privileged may; the impersonated user gets
     'Impersonate-Extra-scopes': 'view',
   });
   assert.is(masters.status, 200);
-  assert.equal((masters.body as any).items, (fixture('40').body as any).items);
+  assert.equal((masters.body as any).items, (fixture('52').body as any).items);
   assert.equal(server.requests.at(-1)!.user, { name: 'alice', groups: ['system:masters', 'system:authenticated'], uid: '1234', extra: { scopes: ['view'] } });
-  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: admin, 'Impersonate-Group': 'system:masters' }), '41');
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: admin, 'Impersonate-Group': 'system:masters' }), '53');
 });
 
-test('42–44 a bad token is 401; no credentials is system:anonymous; an impersonated service account has its own RBAC', async () => {
-  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: 'Bearer garbage' }), '42');
-  same(await call('GET', '/api/v1/namespaces/cap16/services', {}), '43');
+test('54–56 a bad token is 401; no credentials is system:anonymous; an impersonated service account has its own RBAC', async () => {
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: 'Bearer garbage' }), '54');
+  same(await call('GET', '/api/v1/namespaces/cap16/services', {}), '55');
   same(
     await call('POST', '/apis/networking.istio.io/v1/namespaces/cap16/serviceentries?dryRun=All', { Authorization: admin, 'Impersonate-User': 'system:serviceaccount:cap16:limited' }, se),
-    '44',
+    '56',
   );
   assert.equal(server.requests.at(-1)!.user!.groups, ['system:serviceaccounts', 'system:serviceaccounts:cap16', 'system:authenticated']);
 });
 
-test('45 basic auth: kube-apiserver ignores it, so the request is anonymous', async () => {
-  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` }), '45');
+test('57 basic auth: kube-apiserver ignores it, so the request is anonymous', async () => {
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` }), '57');
 });
 
 test('an expired service account token is 401, as the real server answers any token it cannot verify', async () => {
   const expired = server.serviceAccountToken('cap16', 'limited', -60);
-  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: `Bearer ${expired}` }), '42');
+  same(await call('GET', '/api/v1/namespaces/cap16/services', { Authorization: `Bearer ${expired}` }), '54');
 });
 
 test.run();
