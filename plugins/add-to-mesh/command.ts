@@ -10,6 +10,7 @@ import {
   type CommonArgs,
   type KubeArgs,
   type OutputArgs,
+  serviceAccountFlag,
 } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { run } from './run.ts';
@@ -39,7 +40,7 @@ export const externalService = defineCommand<AddToMeshArgs>({
       })
       .option('labels', { alias: 'l', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Labels for the Service and the endpoints: k=v, comma-separated or repeated' })
       .option('annotations', { alias: 'a', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Annotations for the Service: k=v, comma-separated or repeated' })
-      .option('service-account', { alias: ['s', 'serviceaccount'], ...stringFlag('The service account the VMs run as; it becomes the identity of every endpoint'), default: 'default' })
+      .option('service-account', serviceAccountFlag('The service account the VMs run as; it becomes the identity of every endpoint', ['s', 'serviceaccount']))
       .option('cluster-domain', { ...stringFlag("The cluster's DNS domain, for the host <name>.<namespace>.svc.<domain>"), default: 'cluster.local' });
     return withExamples(withKubeFlags(withOutputFlags(flags)), [
       ['Put the HTTP server of one VM behind the Service vm/vmhttp', 'kubectl vm add-to-mesh external-service vmhttp 10.0.0.5 http:8080 -n vm'],

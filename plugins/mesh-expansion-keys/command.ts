@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { OUTPUT_GROUP, stringFlag, withDryRun, withExamples, withKubeFlags, type CommonArgs, type DryRun, type KubeArgs } from '../../shared/cli/flags.ts';
+import { OUTPUT_GROUP, serviceAccountFlag, stringFlag, withDryRun, withExamples, withKubeFlags, type CommonArgs, type DryRun, type KubeArgs } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { run } from './run.ts';
 
@@ -15,7 +15,7 @@ export const keys = defineCommand<MeshExpansionKeysArgs>({
   describe: describeCommand('mesh-expansion keys'),
   builder: (y: Argv) => {
     const flags = y
-      .option('service-account', { alias: ['s', 'serviceaccount'], ...stringFlag('The service account whose Secret istio.<service-account> holds the keys'), default: 'default' })
+      .option('service-account', serviceAccountFlag('The service account whose Secret istio.<service-account> holds the keys', ['s', 'serviceaccount']))
       .option('output-dir', stringFlag('Directory for root-cert.pem, cert-chain.pem and key.pem (key.pem 0600, the directory 0700)', OUTPUT_GROUP));
     return withExamples(withKubeFlags(withDryRun(flags, 'Read the Secret and print what would be written (the key redacted); write nothing')), [
       ['The keys of service account "default" in namespace vm, for the VMs of that namespace (Istio 1.4)', 'kubectl vm mesh-expansion keys -n vm --output-dir ./vm-certs'],

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { addressFileFlag, commaList, FLAGS_GROUP, oneOf, stringFlag, withExamples, withKubeFlags, withOutputFlags, type CommonArgs, type KubeArgs, type OutputArgs } from '../../shared/cli/flags.ts';
+import { addressFileFlag, commaList, FLAGS_GROUP, oneOf, withExamples, withKubeFlags, withOutputFlags, type CommonArgs, type KubeArgs, type OutputArgs, serviceAccountFlag } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import type { EndpointsApi } from '../../shared/istio/registration.ts';
 import { run } from './run.ts';
@@ -26,7 +26,7 @@ export const register = defineCommand<RegisterArgs>({
       .positional('ports', { type: 'string', array: true, describe: '[<name>:]<port>, e.g. 3306 or http:8080 (80 and 8080 are http, 443 https, 3306 mysql)' })
       .option('labels', { alias: 'l', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Labels for the Service and its endpoints: k=v' })
       .option('annotations', { alias: 'a', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Annotations for the Service: k=v' })
-      .option('service-account', { alias: ['s', 'serviceaccount'], ...stringFlag('The service account the VMs run as (annotation alpha.istio.io/kubernetes-serviceaccounts)'), default: 'default' })
+      .option('service-account', serviceAccountFlag('The service account the VMs run as (annotation alpha.istio.io/kubernetes-serviceaccounts)', ['s', 'serviceaccount']))
       .option('from-file', addressFileFlag)
       .option('endpoints-api', {
         type: 'string',

@@ -5,6 +5,7 @@
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { Directive, type Completion } from '../../shared/cli/complete-protocol.ts';
 import { closest } from '../../shared/cli/suggest.ts';
+import { KUBE_VALUE_FLAGS } from '../../shared/cli/flags.ts';
 
 export type Route =
   | { kind: 'completions'; completion: Completion }
@@ -15,7 +16,7 @@ export type Route =
   | { kind: 'unknown'; command: string; parent?: string };
 
 /** Global flags whose value is the next argument when not written as --flag=value. */
-const VALUE_FLAGS = new Set(['-n', '--namespace', '--context', '--kubeconfig', '--cluster', '--user', '--request-timeout', '-o', '--output']);
+const VALUE_FLAGS = new Set<string>([...KUBE_VALUE_FLAGS, '-o', '--output']);
 const MAX_WORDS = 3;
 
 export function route(argv: string[], exists: (executable: string) => boolean): Route {

@@ -10,6 +10,7 @@ import {
   type CommonArgs,
   type KubeArgs,
   type OutputArgs,
+  serviceAccountFlag,
 } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { run } from './run.ts';
@@ -45,7 +46,7 @@ export const create = defineCommand<WorkloadGroupCreateArgs>({
       .option('labels', { alias: 'l', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Labels of the workloads (spec.metadata.labels): k=v, comma-separated or repeated' })
       .option('annotations', { alias: 'a', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Annotations of the workloads (spec.metadata.annotations): k=v' })
       .option('ports', { alias: 'p', type: 'string', array: true, group: FLAGS_GROUP, coerce: commaList, describe: 'Ports the workloads serve: name=port, e.g. http=8080,grpc=3550' })
-      .option('service-account', { alias: ['s', 'serviceAccount'], ...stringFlag('The service account the workloads run as'), default: 'default' })
+      .option('service-account', serviceAccountFlag('The service account the workloads run as', ['s', 'serviceAccount']))
       .option('network', stringFlag('The network the workloads are on, for multi-network meshes'))
       .option('locality', stringFlag('The locality of the workloads, e.g. us-east1/us-east1-b'))
       .option('weight', { alias: 'w', ...stringFlag('Load-balancing weight of each workload (omitted when 0)') })

@@ -21,6 +21,22 @@ export interface KubeArgs {
   namespace?: string;
   /** Milliseconds; 0 means no limit. */
   requestTimeout: number;
+  server?: string;
+  token?: string;
+  as?: string;
+  asGroup?: string[];
+  asUid?: string;
+  certificateAuthority?: string;
+  clientCertificate?: string;
+  clientKey?: string;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+  username?: string;
+  password?: string;
+  disableCompression?: boolean;
+  cacheDir?: string;
+  warningsAsErrors?: boolean;
+  matchServerVersion?: boolean;
 }
 
 export interface OutputArgs {
@@ -81,29 +97,57 @@ export function withChoices<F extends (v: unknown) => unknown>(choices: readonly
   return Object.assign(coerce, { choices });
 }
 
+/** kubectl's boolean flags take `--flag`, `--flag=true` or `--flag=false`; the last occurrence wins. */
+const lastBool = (v: unknown): boolean | undefined => {
+  const last = Array.isArray(v) ? v[v.length - 1] : v;
+  return last === undefined ? undefined : last === true || last === 'true';
+};
+
+/**
+ * The global flags that take a value (as the next argument unless written --flag=value), for the router, which
+ * must skip them to find the command in `kubectl vm --server https://… add-to-mesh …` without loading yargs.
+ * test/unit/router.test.ts checks that this is exactly what withKubeFlags declares.
+ */
+export const KUBE_VALUE_FLAGS = [
+  '--kubeconfig', '--context', '--cluster', '--user', '-n', '--namespace', '-s', '--server', '--token', '--as', '--as-group', '--as-uid',
+  '--certificate-authority', '--client-certificate', '--client-key', '--tls-server-name', '--username', '--password', '--cache-dir', '--request-timeout',
+] as const;
+
+/**
+ * kubectl's global flags (genericclioptions.ConfigFlags), with kubectl's meanings, for every command. `-s` is
+ * --server except in a command that already gives -s another meaning (istioctl's --service-account).
+ */
 export function withKubeFlags<T>(y: Argv<T>): Argv<T & KubeArgs> {
+  const taken = new Set(Object.values((y as unknown as { getOptions(): { alias: Record<string, string[]> } }).getOptions().alias).flat());
+  const str = (describe: string, extra: Record<string, unknown> = {}) => ({ type: 'string' as const, group: KUBE_GROUP, coerce: lastWins, describe, ...extra });
+  const bool = (describe: string) => ({ type: 'boolean' as const, group: KUBE_GROUP, coerce: lastBool, describe });
   return y
-    .option('kubeconfig', {
-      type: 'string',
-      group: KUBE_GROUP,
-      coerce: lastWins,
-      describe: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
-    })
-    .option('context', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig context to use' })
-    .option('cluster', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig cluster to use' })
-    .option('user', { type: 'string', group: KUBE_GROUP, coerce: lastWins, describe: 'The kubeconfig user to use' })
-    .option('namespace', {
-      alias: 'n',
-      type: 'string',
-      group: KUBE_GROUP,
-      coerce: lastWins,
-      describe: `The namespace (default: the context's namespace, else "default")`,
-    })
+    .option('kubeconfig', str('Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
+    .option('context', str('The kubeconfig context to use'))
+    .option('cluster', str('The kubeconfig cluster to use'))
+    .option('user', str('The kubeconfig user to use'))
+    .option('namespace', str(`The namespace (default: the context's namespace, else "default")`, { alias: 'n' }))
+    .option('server', str('The address and port of the Kubernetes API server', taken.has('s') ? {} : { alias: 's' }))
+    .option('token', str('Bearer token for authentication to the API server'))
+    .option('as', str('Username to impersonate for the operation'))
+    .option('as-group', { type: 'string', array: true, group: KUBE_GROUP, coerce: (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String), describe: 'Group to impersonate; repeat it for several' })
+    .option('as-uid', str('UID to impersonate for the operation'))
+    .option('certificate-authority', str('Path to a CA certificate file for the API server'))
+    .option('client-certificate', str('Path to a client certificate file for TLS'))
+    .option('client-key', str('Path to a client key file for TLS'))
+    .option('insecure-skip-tls-verify', bool("Don't verify the API server's certificate (insecure)"))
+    .option('tls-server-name', str("Server name for the API server's certificate check"))
+    .option('username', str('Username for basic authentication to the API server'))
+    .option('password', str('Password for basic authentication to the API server'))
+    .option('disable-compression', bool('Accepted for kubectl; kubectl-vm never asks for compressed responses'))
+    .option('cache-dir', str('Accepted for kubectl; kubectl-vm keeps no discovery cache'))
+    .option('warnings-as-errors', bool('Exit 1 after the command if the API server sent any warning'))
+    .option('match-server-version', bool("Require the server's version to equal the client's (never: see README)"))
     .option('request-timeout', {
       type: 'string',
       group: KUBE_GROUP,
       coerce: (v: unknown) => parseDuration('request-timeout', lastWins(v) ?? '0'),
-      describe: 'How long to wait for one API request before giving up, e.g. 5s or 1m; 0 waits forever',
+      describe: 'Deadline for each whole API request, e.g. 5s or 1m; 0 waits forever',
     }) as unknown as Argv<T & KubeArgs>;
 }
 
@@ -141,4 +185,27 @@ export function normaliseOutputArgs<T extends Partial<OutputArgs>>(args: T): T &
 export function withExamples<T>(y: Argv<T>, examples: [what: string, command: string][]): Argv<T> {
   for (const [what, command] of examples) y.example(`# ${what}`, '').example(command, '');
   return y;
+}
+
+/**
+ * --service-account, with istioctl's `-s`. In kubectl `-s` is --server, so a value that looks like a server
+ * address (`https://…`, `host:port`) is refused with a pointer to --server rather than taken as an account name.
+ */
+export function serviceAccountFlag(describe: string, aliases: string[] = ['s', 'serviceaccount']) {
+  return {
+    alias: aliases,
+    type: 'string' as const,
+    group: FLAGS_GROUP,
+    default: 'default',
+    describe,
+    coerce: (v: unknown) => {
+      const value = lastWins(v);
+      if (value !== undefined && /^[a-z][a-z0-9+.-]*:\/\/|:\d+$|\//i.test(value)) {
+        throw new UsageError(`-s "${value}" looks like an API server address: pass it as --server ${value}; here -s is --service-account, as in istioctl`, {
+          hint: `give the service account's name with -s, and the API server with --server`,
+        });
+      }
+      return value;
+    },
+  };
 }

@@ -56,6 +56,12 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     session = new Session(args, io, log, paint, options);
     const result = await parsed.command.run(session.context, args);
     printResult(result, args, io);
+    const warnings = session.warnings;
+    if (args.warningsAsErrors && warnings > 0) {
+      throw new CliError(`${warnings} warning${warnings === 1 ? '' : 's'} received from the API server (--warnings-as-errors)`, ExitCode.general, {
+        hint: 'the warnings are printed above; leave out --warnings-as-errors to treat them as warnings',
+      });
+    }
     return result.exitCode ?? ExitCode.ok;
   } catch (err) {
     printError(err, io.stderr, paint, verbosity);
@@ -111,7 +117,16 @@ async function dynamicValues(source: ValueSource, args: string[], flags: FlagSpe
     });
     return value;
   };
-  const kubeFlags = { kubeconfig: flag('kubeconfig'), context: flag('context'), cluster: flag('cluster'), user: flag('user'), namespace: flag('namespace') };
+  const kubeFlags = {
+    kubeconfig: flag('kubeconfig'),
+    context: flag('context'),
+    cluster: flag('cluster'),
+    user: flag('user'),
+    namespace: flag('namespace'),
+    server: flag('server'),
+    token: flag('token'),
+    as: flag('as'),
+  };
   const env = { env: io.env, home: io.home };
   try {
     if (source === 'contexts') return contextNames(kubeFlags, env);
@@ -319,13 +334,24 @@ class Session {
         if (!this.client && dryRun === 'client' && !hasKubeconfig(args, this.kubeconfigEnv())) {
           this.client = offlineClient(args.namespace ?? 'default', log, () => captureError(() => this.loadConfig()));
         }
-        return (this.client ??= clientFor(this.loadConfig(), { dryRun, log, timeoutMs: args.requestTimeout ?? 0, backoff: options.backoff }));
+        return (this.client ??= clientFor(this.loadConfig(), {
+          dryRun,
+          log,
+          timeoutMs: args.requestTimeout ?? 0,
+          backoff: options.backoff,
+          env: io.env,
+          matchServerVersion: args.matchServerVersion === true,
+        }));
       },
     };
   }
 
   close(): void {
     this.client?.close();
+  }
+
+  get warnings(): number {
+    return this.client?.warnings ?? 0;
   }
 
   private kubeconfigEnv() {

@@ -1,8 +1,14 @@
 // The only module that imports @kubernetes/client-node. The build embeds it, bundled, as a string in every
-// executable and evaluates it only for kubeconfigs that need client-node's authenticators (exec plugins,
-// auth-providers, proxy-url), so that every other run starts without paying for the ~1 MB client.
+// executable and evaluates it only for kubeconfigs that need client-node's auth-providers (oidc, azure, gcp) or a
+// socks5 proxy, so that every other run starts without paying for the ~1 MB client.
 import type http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { SocksProxyAgent } from 'socks-proxy-agent';
+
+/** A keep-alive agent through a socks5 proxy (the one client-node itself uses). */
+export function socksAgent(proxy: string, options: Record<string, unknown>): http.Agent {
+  return new SocksProxyAgent(proxy, options as never) as unknown as http.Agent;
+}
 
 export interface ClientNodeAuth {
   headers: Record<string, string>;

@@ -62,6 +62,11 @@ export class KubeClient {
     return this.transport.requests;
   }
 
+  /** Warnings the API server sent so far. */
+  get warnings(): number {
+    return this.transport.warnings ?? 0;
+  }
+
   close(): void {
     this.transport.close();
   }

@@ -10,13 +10,15 @@ import { ConfigError } from '../errors.ts';
 export interface ConnectOptions {
   dryRun: DryRun;
   log: Logger;
-  /** Per-request limit in milliseconds; 0 means none. */
+  /** Whole-request limit in milliseconds; 0 means none. */
   timeoutMs: number;
   backoff?: BackoffPolicy;
+  env?: Readonly<Record<string, string | undefined>>;
+  matchServerVersion?: boolean;
 }
 
 export function clientFor(config: LoadedKubeconfig, options: ConnectOptions): KubeClient {
-  const transport = new Transport(config, { timeoutMs: options.timeoutMs, log: options.log, backoff: options.backoff });
+  const transport = new Transport(config, { timeoutMs: options.timeoutMs, log: options.log, backoff: options.backoff, env: options.env, matchServerVersion: options.matchServerVersion });
   options.log.debug(
     `using context "${config.contextName}" (${config.cluster.server}) from ${config.sources.join(', ')}; namespace "${config.namespace}" (${config.namespaceSource})`,
   );

@@ -86,7 +86,7 @@ export function apiError(status: KubeStatus, req: RequestDescription, attempts =
   switch (true) {
     case code === 401:
       return new ApiError(`the API server at ${req.server} rejected the credentials of context "${req.context}": ${message}`, ExitCode.forbidden, status, {
-        hint: 'log in again or refresh the credentials in your kubeconfig; "kubectl auth whoami" shows who you are',
+        hint: 'log in again or refresh the credentials in your kubeconfig; "kubectl config view --minify" shows the ones this context uses',
       });
     case code === 403 && (status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating'):
       // Not RBAC: the NamespaceLifecycle admission plugin refuses new objects while a namespace is being deleted.
@@ -111,10 +111,22 @@ export function apiError(status: KubeStatus, req: RequestDescription, attempts =
 }
 
 /** A request that never got an HTTP answer: refused, reset, timed out, or a TLS failure. */
-export function transportError(err: NodeJS.ErrnoException, req: RequestDescription, attempts: number): UnreachableError {
+export function transportError(err: NodeJS.ErrnoException, req: RequestDescription, attempts: number, via: { tlsServerName?: string; proxy?: string } = {}): UnreachableError {
   const code = err.code ?? '';
   const after = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-  const base = `cannot reach the Kubernetes API server at ${req.server} (context "${req.context}"): ${err.message}${after}`;
+  const through = via.proxy ? ` through the proxy ${via.proxy}` : '';
+  const base = `cannot reach the Kubernetes API server at ${req.server}${through} (context "${req.context}"): ${err.message}${after}`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new UnreachableError(base, {
+      hint: via.tlsServerName
+        ? `the server's certificate is not valid for tls-server-name "${via.tlsServerName}": set tls-server-name (or --tls-server-name) to a name the certificate holds`
+        : 'the server\'s certificate is not valid for the host in the server address: use a name it holds, or set tls-server-name (or --tls-server-name)',
+      cause: err,
+    });
+  }
+  if (code === 'EPROXY') {
+    return new UnreachableError(base, { hint: 'check the proxy address (proxy-url, or $HTTPS_PROXY and $NO_PROXY) and its credentials', cause: err });
+  }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/.test(code) || /certificate/i.test(err.message)) {
     return new UnreachableError(base, {
       hint: 'the server certificate is not trusted: check certificate-authority(-data) of the cluster in your kubeconfig',

@@ -16,6 +16,19 @@ export interface KubeconfigFlags {
   cluster?: string;
   user?: string;
   namespace?: string;
+  // kubectl's override flags (clientcmd.ConfigOverrides): they win over the selected cluster and user entries.
+  server?: string;
+  certificateAuthority?: string;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+  token?: string;
+  username?: string;
+  password?: string;
+  clientCertificate?: string;
+  clientKey?: string;
+  as?: string;
+  asGroup?: string[];
+  asUid?: string;
 }
 
 export interface KubeconfigEnv {
@@ -46,8 +59,22 @@ export interface UserEntry {
   'client-key-data'?: string;
   as?: string;
   'as-groups'?: string[];
-  exec?: { command?: string; [key: string]: unknown };
+  'as-uid'?: string;
+  'as-user-extra'?: Record<string, string[]>;
+  exec?: ExecConfig;
   'auth-provider'?: { name?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** users[].user.exec, as kubectl reads it (client.authentication.k8s.io ExecConfig). */
+export interface ExecConfig {
+  command?: string;
+  args?: string[];
+  env?: { name?: string; value?: string }[] | null;
+  apiVersion?: string;
+  installHint?: string;
+  provideClusterInfo?: boolean;
+  interactiveMode?: string;
   [key: string]: unknown;
 }
 
@@ -61,7 +88,7 @@ export interface LoadedKubeconfig {
   user: UserEntry;
   /** The effective namespace, and where it came from. */
   namespace: string;
-  namespaceSource: 'flag' | 'context' | 'default';
+  namespaceSource: 'flag' | 'context' | 'default' | 'POD_NAMESPACE' | 'service account';
   /** A kubeconfig holding only the selected context, for @kubernetes/client-node's authenticators. */
   minimal: Record<string, unknown>;
 }
@@ -119,6 +146,107 @@ export function loadKubeconfig(flags: KubeconfigFlags, io: KubeconfigEnv): Loade
   const merged: Merged = { clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of existing) mergeFile(merged, file);
   return select(merged, existing, flags);
+}
+
+/**
+ * --server, --token, --certificate-authority and the other override flags, applied to the selected entries the
+ * way clientcmd's DirectClientConfig does: a flag that is set wins; --insecure-skip-tls-verify alone clears the
+ * kubeconfig's CA, and --certificate-authority clears its insecure-skip-tls-verify; --server or
+ * --tls-server-name replaces the kubeconfig's tls-server-name (with the flag's value, possibly none).
+ */
+function applyOverrides(cluster: ClusterEntry, user: UserEntry, flags: KubeconfigFlags): { cluster: ClusterEntry; user: UserEntry } {
+  const c: ClusterEntry = { ...cluster };
+  const u: UserEntry = { ...user };
+  const file = (p: string) => path.resolve(p);
+  if (flags.server) c.server = flags.server;
+  if (flags.insecureSkipTlsVerify || flags.certificateAuthority) {
+    c['insecure-skip-tls-verify'] = flags.insecureSkipTlsVerify === true;
+    delete c['certificate-authority-data'];
+    if (flags.certificateAuthority) c['certificate-authority'] = file(flags.certificateAuthority);
+    else delete c['certificate-authority'];
+  }
+  if (flags.tlsServerName !== undefined || flags.server) {
+    if (flags.tlsServerName) c['tls-server-name'] = flags.tlsServerName;
+    else delete c['tls-server-name'];
+  }
+  if (flags.token) u.token = flags.token;
+  if (flags.username) u.username = flags.username;
+  if (flags.password) u.password = flags.password;
+  if (flags.clientCertificate) u['client-certificate'] = file(flags.clientCertificate);
+  if (flags.clientKey) u['client-key'] = file(flags.clientKey);
+  if (flags.as) u.as = flags.as;
+  if (flags.asGroup?.length) u['as-groups'] = flags.asGroup;
+  if (flags.asUid) u['as-uid'] = flags.asUid;
+  return { cluster: c, user: u };
+}
+
+/** kubectl's own checks of the user and cluster in use (clientcmd's ConfirmUsable plus rest.Config's), with its words. */
+export function validateEntries(clusterName: string, cluster: ClusterEntry, userName: string, user: UserEntry): string[] {
+  const errors: string[] = [];
+  const has = (v: unknown) => (typeof v === 'string' ? v !== '' : Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && (typeof v !== 'object' || Object.keys(v).length > 0));
+  const unreadable = (p: string | undefined) => {
+    if (!p) return undefined;
+    try {
+      fs.closeSync(fs.openSync(p, 'r'));
+      return undefined;
+    } catch (err) {
+      return `open ${p}: ${((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message)}`;
+    }
+  };
+  // users[]
+  const methods: string[] = [];
+  if (has(user.token)) methods.push('token');
+  if (has(user.username) || has(user.password)) methods.push('basicAuth');
+  if (has(user['client-certificate']) || has(user['client-certificate-data'])) {
+    if (has(user['client-certificate']) && has(user['client-certificate-data'])) errors.push(`client-cert-data and client-cert are both specified for ${userName}. client-cert-data will override.`);
+    if (has(user['client-key']) && has(user['client-key-data'])) errors.push(`client-key-data and client-key are both specified for ${userName}; client-key-data will override`);
+    if (!has(user['client-key']) && !has(user['client-key-data'])) errors.push(`client-key-data or client-key must be specified for ${userName} to use the clientCert authentication method.`);
+    const cert = unreadable(user['client-certificate']);
+    if (cert) errors.push(`unable to read client-cert ${user['client-certificate']} for ${userName} due to ${cert}`);
+    const key = unreadable(user['client-key']);
+    if (key) errors.push(`unable to read client-key ${user['client-key']} for ${userName} due to ${key}`);
+  }
+  const exec = user.exec;
+  if (exec) {
+    if (user['auth-provider']) errors.push(`authProvider cannot be provided in combination with an exec plugin for ${userName}`);
+    if (!has(exec.command)) errors.push(`command must be specified for ${userName} to use exec authentication plugin`);
+    if (!has(exec.apiVersion)) errors.push(`apiVersion must be specified for ${userName} to use exec authentication plugin`);
+    for (const v of exec.env ?? []) if (!has(v?.name)) errors.push(`env variable name must be specified for ${userName} to use exec authentication plugin`);
+    const mode = exec.interactiveMode;
+    if (exec.apiVersion === 'client.authentication.k8s.io/v1' && !has(mode)) errors.push(`interactiveMode must be specified for ${userName} to use exec authentication plugin`);
+    if (has(mode) && !['Never', 'IfAvailable', 'Always'].includes(mode as string)) errors.push(`invalid interactiveMode for ${userName}: ${mode}`);
+  }
+  if (methods.length > 1) errors.push(`more than one authentication method found for ${userName}; found [${methods.join(' ')}], only one is allowed`);
+  if ((has(user['as-groups']) || has(user['as-user-extra']) || has(user['as-uid'])) && !has(user.as)) {
+    errors.push(`requesting uid, groups or user-extra for ${userName} without impersonating a user`);
+  }
+  // clusters[]
+  if (!has(cluster.server)) errors.push(`no server found for cluster "${clusterName}"`);
+  if (has(cluster['certificate-authority']) && has(cluster['certificate-authority-data'])) {
+    errors.push(`certificate-authority-data and certificate-authority are both specified for ${clusterName}. certificate-authority-data will override.`);
+  }
+  const ca = unreadable(cluster['certificate-authority']);
+  if (ca) errors.push(`unable to read certificate-authority ${cluster['certificate-authority']} for ${clusterName} due to ${ca}`);
+  return errors;
+}
+
+/** The checks kubectl makes when it builds its transport, after the kubeconfig passed validation. */
+function transportProblems(cluster: ClusterEntry, user: UserEntry): string[] {
+  const errors: string[] = [];
+  const apiVersion = user.exec?.apiVersion;
+  if (apiVersion && !['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'].includes(apiVersion)) {
+    errors.push(`exec plugin: invalid apiVersion "${apiVersion}"`);
+  }
+  if (cluster['insecure-skip-tls-verify'] === true && (cluster['certificate-authority'] || cluster['certificate-authority-data'])) {
+    errors.push('specifying a root certificates file with the insecure flag is not allowed');
+  }
+  return errors;
+}
+
+function invalidConfiguration(errors: string[], sources: string[], what: string): ConfigError {
+  return new ConfigError(errors.length === 1 ? errors[0]! : `invalid configuration: [${errors.join(', ')}]`, {
+    hint: `kubectl refuses this too: fix ${what} in ${sources.join(', ')}, or the flags that override it`,
+  });
 }
 
 /** The context names of the merged kubeconfig files (for shell completion); none when there is no kubeconfig. */
@@ -201,22 +329,26 @@ function select(merged: Merged, sources: string[], flags: KubeconfigFlags): Load
     throw new ConfigError(`context "${contextName}" is not in ${where}`, { hint: `available contexts: ${list(merged.contexts)}` });
   }
   const clusterName = flags.cluster || context.cluster || '';
-  const cluster = merged.clusters.get(clusterName);
-  if (!cluster) {
+  const fromFile = merged.clusters.get(clusterName);
+  if (!fromFile) {
     throw new ConfigError(`cluster "${clusterName}" of context "${contextName}" is not in ${where}`, {
       hint: `available clusters: ${list(merged.clusters)}`,
     });
   }
-  if (!cluster.server) {
-    throw new ConfigError(`cluster "${clusterName}" in ${where} has no server address`, {
-      hint: `set one with "kubectl config set-cluster ${clusterName} --server=https://…"`,
-    });
-  }
   const userName = flags.user || context.user || '';
-  const user = userName ? merged.users.get(userName) : {};
-  if (!user) {
+  const userFromFile = userName ? merged.users.get(userName) : {};
+  if (!userFromFile) {
     throw new ConfigError(`user "${userName}" of context "${contextName}" is not in ${where}`, { hint: `available users: ${list(merged.users)}` });
   }
+  const { cluster, user } = applyOverrides(fromFile, userFromFile, flags);
+  if (!cluster.server) {
+    throw new ConfigError(`cluster "${clusterName}" in ${where} has no server address`, {
+      hint: `set one with "kubectl config set-cluster ${clusterName} --server=https://…", or pass --server`,
+    });
+  }
+  const problems = validateEntries(clusterName, cluster, userName, user);
+  if (problems.length === 0) problems.push(...transportProblems(cluster, user));
+  if (problems.length) throw invalidConfiguration(problems, sources, `user "${userName}" and cluster "${clusterName}"`);
   const ns = namespaceOf(flags.namespace, context.namespace);
   return {
     sources,
@@ -230,10 +362,10 @@ function select(merged: Merged, sources: string[], flags: KubeconfigFlags): Load
   };
 }
 
-function namespaceOf(flag: string | undefined, fromContext: string | undefined) {
-  if (flag) return { namespace: flag, namespaceSource: 'flag' as const };
-  if (fromContext) return { namespace: fromContext, namespaceSource: 'context' as const };
-  return { namespace: 'default', namespaceSource: 'default' as const };
+function namespaceOf(flag: string | undefined, fromContext: string | undefined): Pick<LoadedKubeconfig, 'namespace' | 'namespaceSource'> {
+  if (flag) return { namespace: flag, namespaceSource: 'flag' };
+  if (fromContext) return { namespace: fromContext, namespaceSource: 'context' };
+  return { namespace: 'default', namespaceSource: 'default' };
 }
 
 function minimalConfig(contextName: string, clusterName: string, cluster: ClusterEntry, userName: string, user: UserEntry, namespace?: string) {
@@ -251,17 +383,29 @@ function inClusterAvailable(io: KubeconfigEnv): boolean {
   return Boolean(io.env.KUBERNETES_SERVICE_HOST && io.env.KUBERNETES_SERVICE_PORT) && fs.existsSync(path.join(IN_CLUSTER_DIR, 'token'));
 }
 
+/**
+ * client-go's in-cluster configuration: the service account's token and CA; only --server, --token and
+ * --certificate-authority override it. The namespace is -n, else $POD_NAMESPACE (the downward API), else the
+ * service account's namespace file, else "default".
+ */
 function loadInCluster(flags: KubeconfigFlags, io: KubeconfigEnv): LoadedKubeconfig {
   const host = io.env.KUBERNETES_SERVICE_HOST!;
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${io.env.KUBERNETES_SERVICE_PORT}`;
-  const cluster: ClusterEntry = { server, 'certificate-authority': path.join(IN_CLUSTER_DIR, 'ca.crt') };
-  const user: UserEntry = { tokenFile: path.join(IN_CLUSTER_DIR, 'token') };
-  let podNamespace: string | undefined;
+  const server = flags.server || `https://${host.includes(':') ? `[${host}]` : host}:${io.env.KUBERNETES_SERVICE_PORT}`;
+  const cluster: ClusterEntry = { server, 'certificate-authority': flags.certificateAuthority ? path.resolve(flags.certificateAuthority) : path.join(IN_CLUSTER_DIR, 'ca.crt') };
+  const user: UserEntry = flags.token ? { token: flags.token } : { tokenFile: path.join(IN_CLUSTER_DIR, 'token') };
+  let fileNamespace: string | undefined;
   try {
-    podNamespace = fs.readFileSync(path.join(IN_CLUSTER_DIR, 'namespace'), 'utf8').trim();
+    fileNamespace = fs.readFileSync(path.join(IN_CLUSTER_DIR, 'namespace'), 'utf8').trim() || undefined;
   } catch {
-    podNamespace = undefined;
+    fileNamespace = undefined;
   }
+  const ns: Pick<LoadedKubeconfig, 'namespace' | 'namespaceSource'> = flags.namespace
+    ? { namespace: flags.namespace, namespaceSource: 'flag' }
+    : io.env.POD_NAMESPACE
+      ? { namespace: io.env.POD_NAMESPACE, namespaceSource: 'POD_NAMESPACE' }
+      : fileNamespace
+        ? { namespace: fileNamespace, namespaceSource: 'service account' }
+        : { namespace: 'default', namespaceSource: 'default' };
   return {
     sources: ['in-cluster'],
     contextName: 'in-cluster',
@@ -269,8 +413,8 @@ function loadInCluster(flags: KubeconfigFlags, io: KubeconfigEnv): LoadedKubecon
     userName: 'in-cluster',
     cluster,
     user,
-    ...namespaceOf(flags.namespace, podNamespace),
-    minimal: minimalConfig('in-cluster', 'in-cluster', cluster, 'in-cluster', user, podNamespace),
+    ...ns,
+    minimal: minimalConfig('in-cluster', 'in-cluster', cluster, 'in-cluster', user, ns.namespace),
   };
 }
 

@@ -1,15 +1,17 @@
-// HTTP(S) to the API server. Static credentials (bearer token, token file, basic auth, client certificates,
-// impersonation) are applied here directly; exec credential plugins, auth-providers (oidc, azure, gcp) and
-// proxy-url go through @kubernetes/client-node's own authenticators, which are loaded only for such kubeconfigs.
+// HTTP(S) to the API server, as client-go's transport does it. Credentials (bearer token, token file, basic
+// auth, client certificates, exec credential plugins) and impersonation headers are applied here; only
+// auth-providers (oidc, azure, gcp) go through @kubernetes/client-node, which is loaded only for them. Proxies
+// (proxy-url, HTTPS_PROXY, NO_PROXY) are chosen in proxy.ts, exec plugins run in exec.ts.
 import fs from 'node:fs';
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from '../output/logger.ts';
-import type { LoadedKubeconfig } from './kubeconfig.ts';
+import type { LoadedKubeconfig, UserEntry } from './kubeconfig.ts';
 import { apiError, statusFrom, transportError, type RequestDescription } from './errors.ts';
 import { backoffDelay, defaultBackoff, isDroppedConnection, verdictForStatus, type BackoffPolicy } from './retry.ts';
-import { ConfigError, InternalError } from '../errors.ts';
+import { CliError, ConfigError, InternalError } from '../errors.ts';
 import { loadClientNodeAuth } from './client-node.ts';
+import { runExecPlugin, type ExecCredential } from './exec.ts';
 
 declare const __VERSION__: string | undefined;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -31,17 +33,25 @@ export interface HttpResponse {
 }
 
 export interface TransportOptions {
-  /** Per-request limit in milliseconds; 0 means none. */
+  /** The whole-request limit in milliseconds (--request-timeout), per attempt; 0 means none. */
   timeoutMs: number;
   log: Logger;
   backoff?: BackoffPolicy;
+  /** The environment, for HTTPS_PROXY/NO_PROXY and exec plugins; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** --match-server-version: check GET /version before the first request. */
+  matchServerVersion?: boolean;
 }
 
 interface Prepared {
   agent: http.Agent;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   /** node:http or node:https, loaded on the first request so that --help and validation never load TLS. */
   mod: typeof http | typeof https;
+  /** When an exec plugin's credential expires (ms since the epoch). */
+  expiresAt?: number;
+  /** The proxy in use, for error messages. */
+  proxy?: string;
 }
 
 /** What KubeClient needs from a transport. */
@@ -49,6 +59,8 @@ export interface Sender {
   readonly server: string;
   /** Requests sent, retries included. */
   readonly requests: number;
+  /** Warnings the API server sent (Warning headers). */
+  readonly warnings?: number;
   send(req: HttpRequest): Promise<HttpResponse>;
   close(): void;
 }
@@ -71,7 +83,10 @@ export class Transport implements Sender {
   readonly server: string;
   /** Requests sent, retries included. */
   requests = 0;
+  warnings = 0;
   private readonly url: URL;
+  private readonly env: Readonly<Record<string, string | undefined>>;
+  private versionChecked?: Promise<void>;
   private prepared?: Promise<Prepared>;
   private readonly backoff: BackoffPolicy;
 
@@ -88,12 +103,15 @@ export class Transport implements Sender {
       });
     }
     this.backoff = options.backoff ?? defaultBackoff;
+    this.env = options.env ?? process.env;
   }
 
   /** Sends a request, retrying 429, 5xx and dropped connections; returns the response of a 2xx, throws otherwise. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const what: RequestDescription = { ...req.what, server: this.server, context: this.config.contextName };
-    const prepared = await this.prepare();
+    if (this.options.matchServerVersion && req.path !== '/version') await (this.versionChecked ??= this.checkServerVersion());
+    let prepared = await this.prepare();
+    let reExecuted = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
@@ -106,7 +124,16 @@ export class Transport implements Sender {
           await this.wait(attempt, undefined, `${req.method} ${req.path}: ${e.message}`);
           continue;
         }
-        throw transportError(e, what, attempt);
+        throw transportError(e, what, attempt, { tlsServerName: this.config.cluster['tls-server-name'], proxy: prepared.proxy });
+      }
+      // client-go runs an exec plugin again after a 401; we also retry the request once with the new credential.
+      if (res.status === 401 && this.config.user.exec && !reExecuted) {
+        reExecuted = true;
+        this.options.log.debug(`HTTP 401: running the exec credential plugin "${this.config.user.exec.command}" again`);
+        this.invalidate();
+        prepared = await this.prepare();
+        attempt--;
+        continue;
       }
       if (res.status >= 200 && res.status < 300) return res;
       const retryAfter = headerValue(res.headers['retry-after']);
@@ -123,6 +150,21 @@ export class Transport implements Sender {
     void this.prepared?.then((p) => p.agent.destroy(), () => undefined);
   }
 
+  /** Drops the credential and connection, so that the next request runs the exec plugin again. */
+  private invalidate(): void {
+    this.close();
+    this.prepared = undefined;
+  }
+
+  /** --match-server-version: client-go compares the server's version with its own, field by field. */
+  private async checkServerVersion(): Promise<void> {
+    const res = await this.send({ method: 'GET', path: '/version', what: { verb: 'get', resource: 'version' } });
+    const server = JSON.parse(res.body) as { gitVersion?: string };
+    throw new CliError(`server version ${server.gitVersion ?? '(unknown)'} differs from client version kubectl-vm ${VERSION} (--match-server-version)`, 1, {
+      hint: 'kubectl-vm has no Kubernetes version of its own, so no server matches it; leave out --match-server-version',
+    });
+  }
+
   private async wait(attempt: number, retryAfterMs: number | undefined, why: string): Promise<void> {
     const ms = backoffDelay(attempt, this.backoff, retryAfterMs);
     this.options.log.debug(`retrying in ${ms}ms: ${why}`);
@@ -134,7 +176,7 @@ export class Transport implements Sender {
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v);
       const qs = query.toString();
-      const headers: Record<string, string> = { ...prepared.headers, Accept: 'application/json' };
+      const headers: Record<string, string | string[]> = { ...prepared.headers, Accept: 'application/json' };
       if (req.body !== undefined) {
         headers['Content-Type'] = req.contentType ?? 'application/json';
         headers['Content-Length'] = String(Buffer.byteLength(req.body));
@@ -156,41 +198,63 @@ export class Transport implements Sender {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
           res.on('end', () => {
+            clearTimeout(deadline);
             const body = Buffer.concat(chunks).toString('utf8');
             this.options.log.debug(`${req.method} ${this.server}${req.path}${qs ? `?${qs}` : ''} ${res.statusCode} in ${Date.now() - started}ms`);
-            for (const w of warningsOf(res.headers)) this.options.log.warn(w);
+            for (const w of warningsOf(res.headers)) {
+              this.warnings++;
+              this.options.log.warn(w);
+            }
             resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
           });
         },
       );
-      if (this.options.timeoutMs > 0) {
-        r.setTimeout(this.options.timeoutMs, () => {
-          const e: NodeJS.ErrnoException = new Error(`no answer within ${this.options.timeoutMs / 1000}s (--request-timeout)`);
-          e.code = 'ETIMEDOUT';
-          r.destroy(e);
-        });
-      }
-      r.on('error', reject);
+      // Like kubectl's --request-timeout (http.Client.Timeout): a deadline for the whole request, connection,
+      // headers and body together, not an idle timeout that a server dripping bytes could keep at bay.
+      const deadline =
+        this.options.timeoutMs > 0
+          ? setTimeout(() => {
+              const e: NodeJS.ErrnoException = new Error(`the request did not complete within ${this.options.timeoutMs / 1000}s (--request-timeout)`);
+              e.code = 'ETIMEDOUT';
+              r.destroy(e);
+            }, this.options.timeoutMs)
+          : undefined;
+      r.on('error', (err) => {
+        clearTimeout(deadline);
+        reject(err);
+      });
       r.end(req.body);
     });
   }
 
-  /** Credentials and TLS settings, worked out once per run. */
+  /** Credentials, TLS settings and the proxy, worked out once per run (again when an exec credential expires). */
   private prepare(): Promise<Prepared> {
-    this.prepared ??= (async () => {
+    if (this.prepared) {
+      const current = this.prepared;
+      return current.then((p) => {
+        if (p.expiresAt === undefined || p.expiresAt > Date.now()) return p;
+        this.options.log.debug('the exec credential expired: running the plugin again');
+        this.invalidate();
+        return this.prepare();
+      });
+    }
+    this.prepared = (async () => {
       const { user } = this.config;
       const mod = this.url.protocol === 'http:' ? (await import('node:http')).default : (await import('node:https')).default;
-      if (!user.exec && !user['auth-provider'] && !this.config.cluster['proxy-url']) return this.staticAuth(mod);
-      try {
-        return await this.viaClientNode(mod);
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        const how = user.exec ? `the exec credential plugin "${user.exec.command}"` : user['auth-provider'] ? `the auth-provider "${user['auth-provider'].name}"` : 'the proxy';
-        throw new ConfigError(`cannot get credentials for user "${this.config.userName}" of context "${this.config.contextName}" from ${how}: ${(err as Error).message}`, {
-          hint: user.exec ? `run ${user.exec.command} yourself to see why it fails, or check the user's exec section in your kubeconfig` : 'check the user and cluster entries of your kubeconfig',
-          cause: err,
-        });
+      const creds = await this.credentials(user);
+      const headers = { ...this.baseHeaders(), ...creds.headers, ...impersonationHeaders(user) };
+      // proxy.ts (and node:net) loads here, on the first request, never for --help or a client-side dry run.
+      const { proxyAgent, proxyFor } = await import('./proxy.ts');
+      const proxy = proxyFor(this.url, this.config.cluster['proxy-url'], this.env);
+      const tls = this.tlsOptions(creds.exec);
+      let agent: http.Agent;
+      if (proxy) {
+        this.options.log.debug(`connecting through the proxy ${proxy.protocol}//${proxy.host}`);
+        agent = await proxyAgent(proxy, this.url, tls);
+      } else {
+        agent = this.url.protocol === 'http:' ? new mod.Agent({ keepAlive: true }) : new (mod as typeof https).Agent(tls);
       }
+      return { agent, headers, mod, expiresAt: creds.exec?.expiresAt, proxy: proxy ? `${proxy.protocol}//${proxy.host}` : undefined };
     })();
     return this.prepared;
   }
@@ -199,43 +263,83 @@ export class Transport implements Sender {
     return { 'User-Agent': `kubectl-vm/${VERSION} (${process.platform}/${process.arch})` };
   }
 
-  private staticAuth(mod: typeof http | typeof https): Prepared {
-    const { cluster, user } = this.config;
-    const headers = this.baseHeaders();
-    const read = (file: string | undefined, what: string) => {
-      if (!file) return undefined;
+  private read(file: string | undefined, what: string): Buffer | undefined {
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`cannot read the ${what} "${file}" named in your kubeconfig: ${(err as Error).message}`, {
+        hint: 'fix the path in the kubeconfig, or use the *-data form of the field',
+      });
+    }
+  }
+
+  /** The Authorization header, in client-go's order: token, else token file; basic auth; exec plugin; auth-provider. */
+  private async credentials(user: UserEntry): Promise<{ headers: Record<string, string>; exec?: ExecCredential }> {
+    const headers: Record<string, string> = {};
+    const token = user.token || this.read(user.tokenFile, 'token file')?.toString('utf8').trim();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else if (user.username || user.password) headers.Authorization = `Basic ${Buffer.from(`${user.username ?? ''}:${user.password ?? ''}`).toString('base64')}`;
+    if (user.exec) {
+      const exec = await runExecPlugin(user.exec, {
+        userName: this.config.userName,
+        contextName: this.config.contextName,
+        cluster: this.config.cluster,
+        env: this.env,
+        stdinIsTerminal: process.stdin.isTTY === true,
+      });
+      // A token from the kubeconfig or --token wins over the plugin's, as in client-go.
+      if (exec.token && !headers.Authorization) headers.Authorization = `Bearer ${exec.token}`;
+      return { headers, exec };
+    }
+    if (user['auth-provider'] && !headers.Authorization) {
       try {
-        return fs.readFileSync(file);
+        const { applyClientNodeAuth } = await loadClientNodeAuth();
+        const result = await applyClientNodeAuth(this.config.minimal, false);
+        if (result.headers.Authorization) headers.Authorization = result.headers.Authorization;
       } catch (err) {
-        throw new ConfigError(`cannot read the ${what} "${file}" named in your kubeconfig: ${(err as Error).message}`, {
-          hint: 'fix the path in the kubeconfig, or use the *-data form of the field',
+        if (err instanceof CliError) throw err;
+        throw new ConfigError(`cannot get credentials for user "${this.config.userName}" of context "${this.config.contextName}" from the auth-provider "${user['auth-provider'].name}": ${(err as Error).message}`, {
+          hint: 'check the user entry of your kubeconfig, or log in again with your provider\'s tool',
+          cause: err,
         });
       }
-    };
+    }
+    return { headers };
+  }
+
+  /** The server's CA, the client certificate (from the kubeconfig or an exec plugin) and the server name. */
+  private tlsOptions(exec: ExecCredential | undefined): https.AgentOptions {
+    const { cluster, user } = this.config;
     const b64 = (v: string | undefined) => (v ? Buffer.from(v, 'base64') : undefined);
-    const token = user.token ?? read(user.tokenFile, 'token file')?.toString('utf8').trim();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else if (user.username !== undefined) headers.Authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
-    if (user.as) headers['Impersonate-User'] = user.as;
-    const tls: https.AgentOptions = {
+    const ca = b64(cluster['certificate-authority-data']) ?? this.read(cluster['certificate-authority'], 'certificate authority');
+    if (ca && !/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(ca.toString('latin1'))) {
+      throw new ConfigError('unable to load root certificates: unable to parse bytes as PEM block', {
+        hint: `certificate-authority${cluster['certificate-authority-data'] ? '-data' : ''} of cluster "${this.config.clusterName}" holds no PEM certificate; put the cluster's CA there (base64 of the PEM file for the -data form)`,
+      });
+    }
+    const execCert = exec?.clientCertificateData ? { cert: Buffer.from(exec.clientCertificateData), key: Buffer.from(exec.clientKeyData ?? '') } : undefined;
+    return {
       keepAlive: true,
-      ca: b64(cluster['certificate-authority-data']) ?? read(cluster['certificate-authority'], 'certificate authority'),
-      cert: b64(user['client-certificate-data']) ?? read(user['client-certificate'], 'client certificate'),
-      key: b64(user['client-key-data']) ?? read(user['client-key'], 'client key'),
+      ca,
+      cert: execCert?.cert ?? b64(user['client-certificate-data']) ?? this.read(user['client-certificate'], 'client certificate'),
+      key: execCert?.key ?? b64(user['client-key-data']) ?? this.read(user['client-key'], 'client key'),
       rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
       servername: cluster['tls-server-name'],
     };
-    const agent = this.url.protocol === 'http:' ? new mod.Agent({ keepAlive: true }) : new (mod as typeof https).Agent(tls);
-    return { agent, headers, mod };
   }
+}
 
-  private async viaClientNode(mod: typeof http | typeof https): Promise<Prepared> {
-    const { applyClientNodeAuth } = await loadClientNodeAuth();
-    const result = await applyClientNodeAuth(this.config.minimal, this.url.protocol === 'https:');
-    const headers = { ...this.baseHeaders(), ...result.headers };
-    const agent = result.agent ?? new mod.Agent({ keepAlive: true });
-    return { agent, headers, mod };
+/** client-go's impersonation headers, from as, as-uid, as-groups and as-user-extra (or --as, --as-uid, --as-group). */
+export function impersonationHeaders(user: UserEntry): Record<string, string | string[]> {
+  if (!user.as) return {};
+  const headers: Record<string, string | string[]> = { 'Impersonate-User': user.as };
+  if (user['as-uid']) headers['Impersonate-Uid'] = user['as-uid'];
+  if (user['as-groups']?.length) headers['Impersonate-Group'] = user['as-groups'];
+  for (const [key, values] of Object.entries(user['as-user-extra'] ?? {})) {
+    headers[`Impersonate-Extra-${encodeURIComponent(key)}`] = values;
   }
+  return headers;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
@@ -246,5 +350,6 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 function warningsOf(headers: http.IncomingHttpHeaders): string[] {
   const raw = headers.warning;
   if (!raw) return [];
-  return (Array.isArray(raw) ? raw : raw.split(/,(?=\s*\d{3} )/)).map((w) => w.trim().replace(/^\d{3} \S+ "(.*)"$/, '$1'));
+  // The text is an RFC 7234 quoted-string: \" and \\ are escapes, as kubectl reads them.
+  return (Array.isArray(raw) ? raw : raw.split(/,(?=\s*\d{3} )/)).map((w) => w.trim().replace(/^\d{3} \S+ "(.*)"$/, (_m: string, text: string) => text.replace(/\\(.)/g, '$1')));
 }

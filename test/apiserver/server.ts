@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -34,11 +33,12 @@ import {
   qualifiedKind,
   staleResourceVersion,
   statusFor,
-  unauthorized,
+  qualifiedResource,
   unsupportedMediaType,
 } from './status.ts';
 import { toTable, wantsTable } from './table.ts';
 import { mintToken, verifiedClaims, type BoundObject } from './token.ts';
+import { authenticate, authorize, impersonate, RawFailure, type Grant, type Identity } from './auth.ts';
 import { decodeProtobuf } from './protobuf.ts';
 import { openapiGroupVersion, openapiRoot, openapiV2 } from './openapi.ts';
 
@@ -55,6 +55,12 @@ export interface RecordedRequest {
   status: number;
   /** Set when an injected fault answered or dropped this request. */
   fault?: string;
+  /** Who the server took the request to be, after impersonation. */
+  user?: Identity;
+  /** The request headers, for tests about what a client sends. */
+  headers?: http.IncomingHttpHeaders;
+  /** Whether the connection came through a proxy tunnel the test set up: see connections. */
+  socket?: number;
 }
 
 /** A fault for the nth request (1-based) matching method and path, and the `times - 1` matching ones after it. */
@@ -67,6 +73,8 @@ export interface Fault {
   retryAfter?: number;
   /** Close the connection without answering. */
   drop?: boolean;
+  /** Answer normally, with this Warning header added. */
+  warning?: string;
   latencyMs?: number;
 }
 
@@ -79,6 +87,8 @@ export interface TestApiServerOptions extends RegistryOptions {
   port?: number;
   /** SelfSubjectAccessReviews that say no, as "<verb> <resource>[/<subresource>]", e.g. "create serviceaccounts/token". */
   deniedAccess?: string[];
+  /** Another CA whose client certificates the server accepts, besides the test CA. */
+  clientCa?: Buffer;
   /**
    * How long a deleted namespace stays Terminating before its contents and then the namespace are gone, as the
    * namespace controller empties it (a real one took 5.7 s for a near-empty namespace: kube-api fixtures 35–39).
@@ -119,6 +129,10 @@ export class TestApiServer {
   private readonly now: () => Date;
   /** SelfSubjectAccessReviews answered "no" (TestApiServerOptions.deniedAccess); tests may change it. */
   deniedAccess: string[];
+  private readonly tokens = new Map<string, Identity>();
+  private readonly grants: Grant[] = [];
+  /** TCP connections accepted so far. */
+  connections = 0;
   private readonly namespaceFinalizeMs: number;
   private readonly finalizers = new Set<NodeJS.Timeout>();
 
@@ -130,9 +144,10 @@ export class TestApiServer {
     this.namespaceFinalizeMs = options.namespaceFinalizeMs ?? 300;
     // HTTPS, as real clusters are (kubectl sends no credentials over plain HTTP). A client may authenticate with
     // the bearer token or with a client certificate signed by the test CA.
-    this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: tlsFile('ca.crt'), requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
+    this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: [tlsFile('ca.crt'), ...(options.clientCa ? [options.clientCa] : [])], requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (s: Socket) => {
+      this.connections++;
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -174,6 +189,23 @@ export class TestApiServer {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, yaml.dump(this.kubeconfig(options)), { mode: 0o600 });
     return file;
+  }
+
+  /** A bearer token that authenticates as `identity` (groups get system:authenticated added). */
+  addToken(token: string, name: string, groups: string[] = []): void {
+    this.tokens.set(token, { name, groups: [...groups, 'system:authenticated'] });
+  }
+
+  /** An RBAC grant: `user` may do `verbs` on `resources` (plurals) of `group` ("" core), in `namespace` or anywhere. */
+  grant(grant: Grant): void {
+    this.grants.push(grant);
+  }
+
+  /** A TokenRequest-style token for a service account, valid for `seconds` from `now` (negative: already expired). */
+  serviceAccountToken(namespace: string, name: string, seconds: number, now = this.now()): string {
+    const lifetime = 3600;
+    const issued = seconds < 0 ? new Date(now.getTime() + (seconds - lifetime) * 1000) : now;
+    return mintToken(namespace, name, `uid-${name}`, ['https://kubernetes.default.svc.cluster.local'], seconds < 0 ? lifetime : seconds, issued).token;
   }
 
   inject(fault: Fault): void {
@@ -319,15 +351,30 @@ export class TestApiServer {
     }
     try {
       if (decoded && 'error' in decoded) throw new ApiFailure({ ...unsupportedMediaType().body, message: decoded.error });
-      const certified = (req.socket as TLSSocket).authorized === true;
-      if (this.token && !certified && req.headers.authorization !== `Bearer ${this.token}`) throw unauthorized();
-      const warnings: string[] = [];
+      const described = this.describe(url.pathname, record.method);
+      const t = this.parsePath(url.pathname);
+      const attrs = {
+        verb: record.method === 'GET' && query.watch === 'true' ? 'watch' : described.verb,
+        resource: t ? described.resource : undefined,
+        group: described.group,
+        namespace: described.namespace,
+        name: described.name,
+        qualified: t ? qualifiedResource(t.def) : undefined,
+        path: url.pathname,
+      };
+      const requester = authenticate(req, this.token, this.tokens, this.now());
+      const user = impersonate(requester, req, attrs, this.grants);
+      record.user = user;
+      record.headers = req.headers;
+      authorize(user, attrs, this.grants);
+      const warnings: string[] = fault?.warning ? [fault.warning] : [];
       const [status, payload] = this.route(record.method, url, requestHeaders, body, warnings);
       const headers: Record<string, string> = {};
       if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
       send(status, payload, headers);
     } catch (err) {
       if (err instanceof ApiFailure) send(err.body.code, err.body);
+      else if (err instanceof RawFailure) send(err.code, err.text);
       else {
         const message = (err as Error).stack ?? String(err);
         send(500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `test API server bug: ${message}`, reason: 'InternalError', code: 500 });

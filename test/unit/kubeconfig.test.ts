@@ -14,6 +14,8 @@ function write(dir: string, name: string, doc: object): string {
   const file = path.join(dir, name);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, yaml.dump(doc));
+  // kubectl refuses a kubeconfig whose certificate-authority file cannot be opened.
+  fs.writeFileSync(path.join(path.dirname(file), 'ca.crt'), '');
   return file;
 }
 
@@ -75,6 +77,40 @@ test('a missing or unknown context names what is available', () => {
   const broken = path.join(dir, 'broken');
   fs.writeFileSync(broken, 'clusters: [\n');
   expectConfigError(() => loadKubeconfig({ kubeconfig: broken }, { env: {}, home: dir }), /cannot read kubeconfig/);
+});
+
+test('override flags win over the selected entries, with clientcmd\'s special cases for CA, insecure and tls-server-name', () => {
+  const dir = tempDir();
+  const file = write(dir, 'kc', {
+    ...config('x', 'https://x:6443', { current: 'x' }),
+    clusters: [{ name: 'x', cluster: { server: 'https://x:6443', 'certificate-authority': 'ca.crt', 'tls-server-name': 'x.internal' } }],
+  });
+  const io = { env: {}, home: dir };
+  const insecure = loadKubeconfig({ kubeconfig: file, insecureSkipTlsVerify: true }, io);
+  assert.is(insecure.cluster['certificate-authority'], undefined, '--insecure-skip-tls-verify alone drops the CA');
+  assert.is(insecure.cluster['insecure-skip-tls-verify'], true);
+  const server = loadKubeconfig({ kubeconfig: file, server: 'https://y:6443', token: 't2', as: 'alice', asGroup: ['g1', 'g2'], asUid: '42' }, io);
+  assert.is(server.cluster.server, 'https://y:6443');
+  assert.is(server.cluster['tls-server-name'], undefined, '--server drops the kubeconfig\'s tls-server-name');
+  assert.is(server.user.token, 't2');
+  assert.equal([server.user.as, server.user['as-groups'], server.user['as-uid']], ['alice', ['g1', 'g2'], '42']);
+  assert.is(loadKubeconfig({ kubeconfig: file, tlsServerName: 'z' }, io).cluster['tls-server-name'], 'z');
+  expectConfigError(() => loadKubeconfig({ kubeconfig: file, asGroup: ['system:masters'] }, io), /^requesting uid, groups or user-extra for x without impersonating a user$/);
+});
+
+test('kubeconfigs kubectl refuses are refused with kubectl\'s words', () => {
+  const dir = tempDir();
+  const io = { env: {}, home: dir };
+  const load = (cluster: object, user: object) =>
+    loadKubeconfig({ kubeconfig: write(dir, `kc-${Math.random()}`, { ...config('x', 'https://x', { current: 'x' }), clusters: [{ name: 'x', cluster: { server: 'https://x', ...cluster } }], users: [{ name: 'x', user }] }) }, io);
+  expectConfigError(() => load({ 'certificate-authority-data': 'Zm9v', 'insecure-skip-tls-verify': true }, { token: 't' }), /^specifying a root certificates file with the insecure flag is not allowed$/);
+  expectConfigError(() => load({}, { 'client-certificate-data': 'Zm9v' }), /^client-key-data or client-key must be specified for x to use the clientCert authentication method\.$/);
+  expectConfigError(() => load({}, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x' } }), /^interactiveMode must be specified for x to use exec authentication plugin$/);
+  expectConfigError(() => load({}, { exec: { apiVersion: 'client.authentication.k8s.io/v1alpha1', command: 'x', interactiveMode: 'Never' } }), /^exec plugin: invalid apiVersion "client\.authentication\.k8s\.io\/v1alpha1"$/);
+  expectConfigError(() => load({}, { token: 't', username: 'u', password: 'p' }), /^more than one authentication method found for x; found \[token basicAuth\], only one is allowed$/);
+  expectConfigError(() => load({}, { 'as-uid': '42' }), /without impersonating a user/);
+  expectConfigError(() => load({}, { 'client-certificate': 'missing.crt', 'client-key': 'missing.key' }), /^invalid configuration: \[unable to read client-cert .*missing\.crt for x due to open .*: no such file or directory, unable to read client-key/);
+  assert.is(load({}, { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'x' } }).user.exec?.command, 'x', 'v1beta1 defaults interactiveMode');
 });
 
 test.run();

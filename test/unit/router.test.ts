@@ -1,4 +1,6 @@
 import { suite } from 'uvu';
+import yargs from 'yargs';
+import { KUBE_VALUE_FLAGS, withKubeFlags } from '../../shared/cli/flags.ts';
 import * as assert from 'uvu/assert';
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { groupHelpText, helpText, route, unknownCommandText } from '../../plugins/vm/route.ts';
@@ -18,6 +20,19 @@ test('a command runs its sibling with the remaining arguments, flags kept in pla
   assert.equal(route(['-n', 'prod', '--context=c', 'add-to-mesh', '--help'], exists), { kind: 'run', executable: 'kubectl-vm-add_to_mesh', args: ['-n', 'prod', '--context=c', '--help'] });
   assert.equal(route(['workload-entry', 'configure', '-f', 'wg.yaml'], exists), { kind: 'run', executable: 'kubectl-vm-workload_entry-configure', args: ['-f', 'wg.yaml'] });
   assert.equal(route(['help', 'remove-from-mesh'], exists), { kind: 'run', executable: 'kubectl-vm-remove_from_mesh', args: ['--help'] });
+});
+
+test('every kubectl global flag with a value may come before the command', () => {
+  assert.equal(route(['--server', 'https://k:6443', '--token', 't', '--as', 'a', '--as-group', 'g', 'add-to-mesh', 'es'], exists), {
+    kind: 'run',
+    executable: 'kubectl-vm-add_to_mesh',
+    args: ['--server', 'https://k:6443', '--token', 't', '--as', 'a', '--as-group', 'g', 'es'],
+  });
+  // The router's list is the shared flag group's: every string flag withKubeFlags declares, with its aliases.
+  const y = withKubeFlags(yargs());
+  const options = (y as unknown as { getOptions(): { string: string[]; array: string[]; alias: Record<string, string[]> } }).getOptions();
+  const declared = [...new Set([...options.string, ...options.array])].flatMap((k) => [k, ...(options.alias[k] ?? [])]).filter((k) => !/[A-Z]/.test(k));
+  assert.equal([...KUBE_VALUE_FLAGS].sort(), [...new Set(declared.map((k) => (k.length === 1 ? `-${k}` : `--${k}`)))].sort());
 });
 
 test('no command lists the commands; --version; unknown commands', () => {
