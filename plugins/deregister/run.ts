@@ -88,10 +88,11 @@ function removeAddresses(kube: KubeClient, namespace: string, service: string, i
 
 function splitAddresses(current: string[], ips: string[]) {
   const gone = new Set(ips);
+  const have = new Set(current);
   const left = current.filter((ip) => !gone.has(ip));
   return {
     left,
-    counts: { removed: ips.filter((ip) => current.includes(ip)), missing: ips.filter((ip) => !current.includes(ip)), left: left.length },
+    counts: { removed: ips.filter((ip) => have.has(ip)), missing: ips.filter((ip) => !have.has(ip)), left: left.length },
   };
 }
 

@@ -152,18 +152,23 @@ interface EndpointsOutcome {
 
 async function registerSlices(kube: KubeClient, f: ServiceFields, ips: string[], slices: EndpointSlice[]): Promise<EndpointsOutcome> {
   const current = slices.flatMap(sliceAddresses);
-  const added = ips.filter((ip) => !current.includes(ip));
+  const { added, already } = splitNew(current, ips);
   const plan = planSlices(f.name, f.namespace, slices, [...current, ...added], f.ports, f.labels);
   const { written, lines } = await writeSlicePlan(kube, slices, plan);
-  return { objects: [...written, ...plan.unchanged], lines, added, already: ips.filter((ip) => current.includes(ip)), total: current.length + added.length };
+  return { objects: [...written, ...plan.unchanged], lines, added, already, total: current.length + added.length };
 }
 
 async function registerEndpoints(kube: KubeClient, f: ServiceFields, ips: string[], ep: Endpoints | undefined): Promise<EndpointsOutcome> {
   const current = ep ? endpointsAddresses(ep) : [];
-  const added = ips.filter((ip) => !current.includes(ip));
-  const already = ips.filter((ip) => current.includes(ip));
+  const { added, already } = splitNew(current, ips);
   const samePorts = ep && showPorts(ep.subsets?.[0]?.ports ?? []) === showPorts(f.ports);
   if (ep && added.length === 0 && samePorts) return { objects: [ep], lines: [`${resourceName(ep)} unchanged`], added, already, total: current.length };
   const written = ep ? await kube.replace(buildEndpoints(f, [...current, ...added], ep)) : await kube.create(buildEndpoints(f, added));
   return { objects: [written], lines: [`${resourceName(written)} ${ep ? 'configured' : 'created'}`], added, already, total: current.length + added.length };
+}
+
+/** The given addresses that are new and those already registered, in their order (a Set lookup: linear). */
+function splitNew(current: string[], ips: string[]): { added: string[]; already: string[] } {
+  const have = new Set(current);
+  return { added: ips.filter((ip) => !have.has(ip)), already: ips.filter((ip) => have.has(ip)) };
 }
