@@ -63,6 +63,12 @@ function launcher(exe, bundle) {
   const hash = crypto.createHash('sha256').update(bundle).digest('hex').slice(0, 16);
   return `#!/usr/bin/env node
 "use strict";
+// Peak RSS: V8 lets the young generation grow to 2 × 16 MiB under a steady allocation rate (a fleet's tokens,
+// 50,000 addresses), and lets the old one reach 4 × its live size before collecting it again. A run this short
+// gains little from either; it keeps the young generation at its initial size and collects the old one at 1.1 ×
+// (measured: a fleet of 5,000 groups peaks at ~80 MiB instead of ~150, at about the same CPU time).
+require("v8").setFlagsFromString("--semi-space-growth-factor=1");
+require("v8").setFlagsFromString("--heap-growing-percent=10");
 const BUNDLE = ${JSON.stringify(bundle)};
 const fs = require("fs"), path = require("path"), vm = require("vm"), os = require("os");
 // The cache holds the functions the run that wrote it compiled: --help and --version runs write their own,

@@ -7,15 +7,15 @@ import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
-import { writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
-import { tarGz } from '../../shared/fs/tar.ts';
+import { stageDirectory, type FileToWrite } from '../../shared/fs/write.ts';
+import { tarGzWriter } from '../../shared/fs/tar.ts';
 import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
 import { defaultRevisionTagWebhook, injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { gatewayAddress } from '../../shared/kube/gateway.ts';
-import { configMapRef, mintToken, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
+import { configMapRef, mintToken, presentConfigMap, readConfigMapAcross, readConfigMaps, requireConfigMap, type ConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import type { WorkloadEntryConfigureArgs } from './command.ts';
@@ -101,7 +101,8 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
       hint: 'check the selector with: kubectl get workloadgroups -A --show-labels',
     });
   }
-  return found.map(withDefaults);
+  // A fleet's groups stay in memory for the whole run: without their managedFields, which nothing here reads.
+  return found.map((wg) => withDefaults({ ...wg, metadata: { ...wg.metadata, managedFields: undefined } }));
 }
 
 /** istioctl 1.28+: without --revision, the revision that the "default" revision tag points at, else none. */
@@ -110,9 +111,9 @@ async function defaultRevision(kube: KubeClient, istioNamespace: string): Promis
   return tag?.metadata.labels?.['istio.io/rev'] ?? 'default';
 }
 
-async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
+async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string, read?: Map<string, ConfigMap | undefined>): Promise<string> {
   const name = injectorConfigMapName(revision);
-  const cm = await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
+  const cm = read ? read.get(name) : await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
   const prefix = 'failed to automatically determine the --cluster-id';
   if (!cm) {
     throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {
@@ -144,62 +145,69 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
   const revision = o.revision ?? (await defaultRevision(kube, o.istioNamespace));
-  const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision));
-  const meshConfig = (await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, 'is Istio installed there? check --istio-namespace and --revision')).data?.mesh ?? '';
+  // A fleet reads Istio's ConfigMaps with one list, and every namespace's root certificate with another.
+  const istioMaps = fleet ? await readConfigMaps(kube, o.istioNamespace, [injectorConfigMapName(revision), meshConfigMapName(revision)]) : undefined;
+  const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision, istioMaps));
+  const meshHint = 'is Istio installed there? check --istio-namespace and --revision';
+  const meshConfig = (istioMaps ? presentConfigMap(istioMaps.get(meshConfigMapName(revision)), meshConfigMapName(revision), o.istioNamespace, meshHint) : await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, meshHint)).data?.mesh ?? '';
   const rootCerts = new Map<string, string>();
-  for (const ns of new Set(groups.map((g) => g.metadata.namespace))) {
-    const cm = await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
-    rootCerts.set(ns, cm.data?.['root-cert.pem'] ?? '');
+  const rootCertMaps = await readConfigMapAcross(kube, ROOT_CERT_CONFIGMAP, [...new Set(groups.map((g) => g.metadata.namespace))]);
+  for (const [ns, cm] of rootCertMaps) {
+    const found = presentConfigMap(cm, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
+    rootCerts.set(ns, found.data?.['root-cert.pem'] ?? '');
   }
   const ingressIp = o.ingressIp ?? (await detectIngress(ctx, o, revision));
 
-  const computed = groups.map((wg) => {
-    const input: VmConfigInput = {
-      wg,
-      meshConfig,
-      clusterId,
-      revision,
-      istioNamespace: o.istioNamespace,
-      captureDns: args.captureDns !== false,
-      autoregister: args.autoregister === true,
-      internalIp: o.internalIp,
-      externalIp: o.externalIp,
-    };
-    const config = computeVmConfig(input);
-    for (const w of config.warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
-    return { wg, input, config };
-  });
-
-  const tokens = o.dryRun
-    ? groups.map(() => undefined)
-    : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
-        let done = 0;
-        const minted = await mapLimit(groups, o.concurrency, async (wg) => {
-          const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
-          if (fleet) report(`Tokens for ${groups.length} WorkloadGroups: ${++done} minted`);
-          return t;
-        });
-        if (!fleet) report(`Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount} minted`);
-        return minted;
-      });
-
-  const bundles = computed.map(({ wg, input, config }, i) => ({
+  const inputOf = (wg: WorkloadGroup): VmConfigInput => ({
     wg,
-    prefix: fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '',
-    files: bundleFiles({
-      meshYaml: renderMeshYaml(config),
-      clusterEnv: renderClusterEnv(input, config),
-      rootCert: rootCerts.get(wg.metadata.namespace)!,
-      token: tokens[i],
-      hosts: renderHosts(ingressIp, o.istioNamespace, revision),
-    }),
-  }));
-  const all: (FileToWrite & { secret?: boolean })[] = bundles.flatMap((b) => b.files.map((f: BundleFile) => ({ ...f, name: b.prefix + f.name })));
+    meshConfig,
+    clusterId,
+    revision,
+    istioNamespace: o.istioNamespace,
+    captureDns: args.captureDns !== false,
+    autoregister: args.autoregister === true,
+    internalIp: o.internalIp,
+    externalIp: o.externalIp,
+  });
+  // Every group is computed (and its warnings said) before the first token; the result is computed again when
+  // its files are written, so that a fleet's configurations are never all held at once.
+  for (const wg of groups) {
+    for (const w of computeVmConfig(inputOf(wg)).warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
+  }
+  const hosts = renderHosts(ingressIp, o.istioNamespace, revision);
+  const prefixOf = (wg: WorkloadGroup) => (fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '');
+  const filesOf = (wg: WorkloadGroup, token: string | undefined): (FileToWrite & { secret?: boolean })[] => {
+    const input = inputOf(wg);
+    const config = computeVmConfig(input);
+    const files = bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts });
+    return files.map((f: BundleFile) => ({ ...f, name: prefixOf(wg) + f.name }));
+  };
   const target = o.bundle ?? o.outputDir ?? '.';
 
-  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, ctx.dryRun) };
-  if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600);
-  else writeDirectory(o.outputDir!, all);
+  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, groups.flatMap((wg) => filesOf(wg, undefined)), ctx.dryRun) };
+
+  // Tokens are minted and files written a slice of the fleet at a time, into a staging directory or a temp
+  // archive that become the target only when every one is there (B11): memory stays flat whatever the fleet.
+  const out = o.bundle ? tarGzWriter(o.bundle, 0o600) : stageDirectory(o.outputDir!);
+  try {
+    const what = fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`;
+    await ctx.step(what, async (report) => {
+      let done = 0;
+      for (let start = 0; start < groups.length; start += SLICE) {
+        const slice = groups.slice(start, start + SLICE);
+        const tokens = await mapLimit(slice, o.concurrency, async (wg) => {
+          const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
+          if (fleet) report(`${what}: ${++done} minted`);
+          return t;
+        });
+        await out.add(slice.flatMap((wg, i) => filesOf(wg, tokens[i])));
+      }
+      if (!fleet) report(`${what} minted`);
+    });
+    await out.commit();
+  } finally {
+    out.discard();
+  }
 
   if (fleet) ctx.log.warn(`${groups.length} security tokens have been generated and stored under "${target}", one istio-token (mode 0600) per WorkloadGroup`);
   else {
@@ -207,9 +215,12 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     const where = o.bundle ? `in "${o.bundle}"` : `at "${path.join(o.outputDir!, 'istio-token')}"`;
     ctx.log.warn(`a security token for namespace "${groups[0]!.metadata.namespace}" and service account "${sa}" has been generated and stored ${where}`);
   }
-  const into = (b: (typeof bundles)[number]) => (o.bundle ? `bundle ${o.bundle}${b.prefix ? ` (${b.prefix.slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, b.prefix)}`.replace(/\/$/, ''));
-  return { summary: bundles.map((b) => `Configuration generation into ${into(b)} was successful`) };
+  const into = (wg: WorkloadGroup) => (o.bundle ? `bundle ${o.bundle}${fleet ? ` (${prefixOf(wg).slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, prefixOf(wg))}`.replace(/\/$/, ''));
+  return { summary: groups.map((wg) => `Configuration generation into ${into(wg)} was successful`) };
 }
+
+/** How many WorkloadGroups of a fleet get their tokens and files at a time. */
+const SLICE = 128;
 
 /** What a dry run prints: every file with its mode and content, the token never. */
 function dryRunListing(target: string, archive: boolean, files: (FileToWrite & { secret?: boolean })[], mode: string): string[] {

@@ -32,27 +32,59 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
  * into `dir` (files of `dir` that are not in the set stay). Nothing of `dir` changes if writing fails.
  */
 export function writeDirectory(dir: string, files: FileToWrite[]): void {
+  const staged = stageDirectory(dir);
+  try {
+    staged.add(files);
+    staged.commit();
+  } finally {
+    staged.discard();
+  }
+}
+
+/** A directory written all or nothing, in parts (see writeDirectory). */
+export interface StagedDirectory {
+  /** Writes files into the staging directory; nothing of the target changes yet. */
+  add(files: FileToWrite[]): void;
+  /** Puts every file written so far in place. */
+  commit(): void;
+  /** Removes what is left of the staging directory; call it in any case, after commit or instead of it. */
+  discard(): void;
+}
+
+/**
+ * writeDirectory for many files that arrive in parts (a fleet's bundles, say), so that they need not all be held
+ * in memory at once: each part is written into the staging directory as it comes, and commit() puts them all in
+ * place at the end, as writeDirectory does.
+ */
+export function stageDirectory(dir: string): StagedDirectory {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
   const staging = tmp.dirSync({ tmpdir: parent, prefix: `.${path.basename(dir)}.`, mode: 0o700 }).name;
-  try {
-    for (const f of files) {
-      fs.mkdirSync(path.dirname(path.join(staging, f.name)), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(path.join(staging, f.name), f.content, { mode: f.mode });
-      fs.chmodSync(path.join(staging, f.name), f.mode);
-    }
-    if (!fs.existsSync(dir)) {
-      fs.renameSync(staging, dir);
-      return;
-    }
-    fs.chmodSync(dir, 0o700);
-    for (const f of files) {
-      fs.mkdirSync(path.dirname(path.join(dir, f.name)), { recursive: true, mode: 0o700 });
-      fs.renameSync(path.join(staging, f.name), path.join(dir, f.name));
-    }
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
+  const names: string[] = [];
+  return {
+    add(files) {
+      for (const f of files) {
+        fs.mkdirSync(path.dirname(path.join(staging, f.name)), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(staging, f.name), f.content, { mode: f.mode });
+        fs.chmodSync(path.join(staging, f.name), f.mode);
+        names.push(f.name);
+      }
+    },
+    commit() {
+      if (!fs.existsSync(dir)) {
+        fs.renameSync(staging, dir);
+        return;
+      }
+      fs.chmodSync(dir, 0o700);
+      for (const name of names) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true, mode: 0o700 });
+        fs.renameSync(path.join(staging, name), path.join(dir, name));
+      }
+    },
+    discard() {
+      fs.rmSync(staging, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
