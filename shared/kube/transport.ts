@@ -185,7 +185,7 @@ export class Transport implements Sender {
       try {
         return await this.viaClientNode(mod);
       } catch (err) {
-        if (err instanceof ConfigError) throw err;
+        if (err instanceof ConfigError || err instanceof InternalError) throw err;
         const how = user.exec ? `the exec credential plugin "${user.exec.command}"` : user['auth-provider'] ? `the auth-provider "${user['auth-provider'].name}"` : 'the proxy';
         throw new ConfigError(`cannot get credentials for user "${this.config.userName}" of context "${this.config.contextName}" from ${how}: ${(err as Error).message}`, {
           hint: user.exec ? `run ${user.exec.command} yourself to see why it fails, or check the user's exec section in your kubeconfig` : 'check the user and cluster entries of your kubeconfig',
