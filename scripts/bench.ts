@@ -11,7 +11,7 @@
 //   Node start ~40 ms); the "as-is" column runs them with the environment as it is.
 //
 // BENCH_RUNS (default 15) sets the runs per start-up row; BENCH_ONLY=startup,scale,fleet picks sections;
-// BENCH_FLEET=100,1000,5000 and BENCH_SCALE=1000,10000,50000 set the sizes.
+// BENCH_FLEET=100,1000,5000 and BENCH_SCALE=1000,10000,50000 set the sizes; BENCH_OUT_DIR is where fleets write.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +26,8 @@ const sizes = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numb
 const FLEET_SIZES = sizes(process.env.BENCH_FLEET, [100, 1000, 5000]);
 const SCALE_SIZES = sizes(process.env.BENCH_SCALE, [1000, 10_000, 50_000]);
 const MiB = 1024;
+/** Where fleets write their files (default: a temp directory); e.g. /dev/shm, to time the command rather than a busy disk. */
+const OUT_DIR = process.env.BENCH_OUT_DIR;
 
 interface Sample {
   ms: number;
@@ -151,6 +153,7 @@ const distBytes = fs.readdirSync(DIST).reduce((n, f) => n + fs.statSync(path.joi
 console.log(`kubectl-vm benchmark, Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`dist/: ${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIST).length} files`);
 console.log(`headline: ${ENVS.headline}; second line: ${ENVS.asIs}`);
+console.log(`fleets write into ${OUT_DIR ?? os.tmpdir()}`);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Start-up and single-object commands, each paired with the real kubectl doing the same job.
@@ -343,7 +346,7 @@ if (ONLY.has('fleet')) {
         let requests = 0;
         let written = 0;
         for (let i = 0; i < runs; i++) {
-          const target = path.join(home, `${e}-${i}-${mode.slice(2)}${mode === '--bundle' ? '.tgz' : ''}`);
+          const target = path.join(OUT_DIR ?? home, `${e}-${i}-${mode.slice(2)}${mode === '--bundle' ? '.tgz' : ''}`);
           server.clearRequests();
           samples.push(await must(path.join(DIST, 'kubectl-vm-workload_entry-configure'), ['-l', 'fleet=bench', '-A', mode, target, '--ingress-ip', '192.0.2.10'], env));
           requests = server.requests.length;

@@ -63,12 +63,6 @@ function launcher(exe, bundle) {
   const hash = crypto.createHash('sha256').update(bundle).digest('hex').slice(0, 16);
   return `#!/usr/bin/env node
 "use strict";
-// Peak RSS: V8 lets the young generation grow to 2 × 16 MiB under a steady allocation rate (a fleet's tokens,
-// 50,000 addresses), and lets the old one reach 4 × its live size before collecting it again. A run this short
-// gains little from either; it keeps the young generation at its initial size and collects the old one at 1.1 ×
-// (measured: a fleet of 5,000 groups peaks at ~80 MiB instead of ~150, at about the same CPU time).
-require("v8").setFlagsFromString("--semi-space-growth-factor=1");
-require("v8").setFlagsFromString("--heap-growing-percent=10");
 const BUNDLE = ${JSON.stringify(bundle)};
 const fs = require("fs"), path = require("path"), vm = require("vm"), os = require("os");
 // The cache holds the functions the run that wrote it compiled: --help and --version runs write their own,
@@ -132,6 +126,14 @@ const externalClientNode = {
   },
 };
 
+/** yargs' node:assert becomes scripts/shims/assert.js (see there); ssh2 and asn1 keep the real one. */
+const yargsAssert = {
+  name: 'yargs-assert',
+  setup(b) {
+    b.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: path.join(root, 'scripts/shims/assert.js') } : undefined));
+  },
+};
+
 export async function buildAll({ quiet = false } = {}) {
   const started = Date.now();
   fs.rmSync(dist, { recursive: true, force: true });
@@ -159,7 +161,7 @@ export async function buildAll({ quiet = false } = {}) {
           __CLIENT_NODE_MARKER__: folder === 'vm' ? 'undefined' : JSON.stringify(marker),
         },
         alias: { 'string-width': path.join(root, 'scripts/shims/string-width.js') },
-        plugins: [externalClientNode],
+        plugins: [externalClientNode, yargsAssert],
       });
       // The router carries the one copy of client-node, as a comment after its code (see clientNodeBlob).
       const tail = folder === 'vm' ? `\n${marker}${blob}\n` : '';

@@ -4,6 +4,7 @@
 // Adding addresses is a read-plan-write cycle that starts over on 409, so concurrent registers lose nothing.
 import { checkNamespace, checkServiceName, checkSubdomain, parseKeyValues } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { ConflictError, UsageError } from '../../shared/errors.ts';
 import {
@@ -11,6 +12,7 @@ import {
   buildRegisteredService,
   endpointsAddresses,
   gatherAddresses,
+  MAX_ENDPOINTS_PER_SLICE,
   parseRegisterPorts,
   planSlices,
   showPorts,
@@ -48,6 +50,7 @@ export async function run(ctx: PluginContext, args: RegisterArgs): Promise<Resul
     serviceAccount: checkSubdomain('service account', args.serviceAccount),
   };
   const ips = gatherAddresses(positionals.ips, args.fromFile ?? [], (file) => ctx.readFile(file));
+  if (ips.length > MAX_ENDPOINTS_PER_SLICE) keepHeapSmall();
   if (ips.length === 0) throw new UsageError('no address to register', { hint: USAGE });
   const f: ServiceFields = { ...fields, namespace: checkNamespace(ctx.namespace()) };
   const kube = ctx.kube();

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { parseDuration } from '../../shared/cli/duration.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
@@ -144,6 +145,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const kube = ctx.kube();
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
+  if (fleet) keepHeapSmall();
   const revision = o.revision ?? (await defaultRevision(kube, o.istioNamespace));
   // A fleet reads Istio's ConfigMaps with one list, and every namespace's root certificate with another.
   const istioMaps = fleet ? await readConfigMaps(kube, o.istioNamespace, [injectorConfigMapName(revision), meshConfigMapName(revision)]) : undefined;
