@@ -93,7 +93,10 @@ const verdict = (ok: boolean, what: string) => {
   if (!ok) missed++;
   return `${ok ? 'ok' : 'MISSED'} ${what}`;
 };
+/** The row of that section and label (one per figure; each environment fills its own cell). */
 function row(section: string, label: string, goal: string): Row {
+  const existing = rows.find((x) => x.section === section && x.label === label);
+  if (existing) return existing;
   const r: Row = { section, label, cells: {}, goal };
   rows.push(r);
   return r;
@@ -129,7 +132,14 @@ function cell(r: Row, env: EnvName, ours: Sample[], opts: { anchor?: Sample[]; a
   r.cells[env] = { wall: ours.length > 1 ? `${fmtMs(wall)} (${spread})` : fmtMs(wall), rss: fmtRss(rss), extra, verdicts };
 }
 
+let printed = false;
+// A failing command stops the bench; what was measured until then is still printed.
+process.on('exit', () => {
+  if (!printed) printTable();
+});
+
 function printTable(): void {
+  printed = true;
   const lines: string[] = [];
   for (const section of new Set(rows.map((r) => r.section))) {
     lines.push('', `## ${section}`);
@@ -208,22 +218,23 @@ if (ONLY.has('startup')) {
   // add-to-mesh (new) vs kubectl apply -f, remove-from-mesh vs kubectl delete -f, register 1 IP vs kubectl apply -f,
   // workload-entry configure (one group) beside kubectl create token.
   for (const e of envNames) {
+    const tag = e === 'headline' ? 'h' : 'a';
     const objects: Record<string, string[]> = { add: [], register: [] };
     for (let i = 0; i < RUNS; i++) {
-      objects.add!.push(await objectsOf('kubectl-vm-add_to_mesh', ['es', `k-${e}-${i}`, '10.0.0.5', 'http:8080']));
-      fs.renameSync(objects.add![i]!, (objects.add![i] = path.join(files, `add-${e}-${i}.yaml`)));
-      objects.register!.push(await objectsOf('kubectl-vm-register', [`kreg-${e}-${i}`, '10.0.0.5', 'http:8080']));
-      fs.renameSync(objects.register![i]!, (objects.register![i] = path.join(files, `register-${e}-${i}.yaml`)));
+      objects.add!.push(await objectsOf('kubectl-vm-add_to_mesh', ['es', `k-${tag}-${i}`, '10.0.0.5', 'http:8080']));
+      fs.renameSync(objects.add![i]!, (objects.add![i] = path.join(files, `add-${tag}-${i}.yaml`)));
+      objects.register!.push(await objectsOf('kubectl-vm-register', [`kreg-${tag}-${i}`, '10.0.0.5', 'http:8080']));
+      fs.renameSync(objects.register![i]!, (objects.register![i] = path.join(files, `register-${tag}-${i}.yaml`)));
     }
     const s: Record<string, Sample[]> = { add: [], apply: [], remove: [], delete: [], register: [], applyRegister: [], configure: [], token: [] };
     for (let i = 0; i < RUNS; i++) {
       const pairs: [string, () => Promise<Sample>, string, () => Promise<Sample>][] = [
-        ['add', () => must(exe('kubectl-vm-add_to_mesh'), ['es', `v-${e}-${i}`, '10.0.0.5', 'http:8080'], env(e)), 'apply', () => must('kubectl', ['apply', '-f', objects.add![i]!], env(e))],
-        ['remove', () => must(exe('kubectl-vm-remove_from_mesh'), ['es', `v-${e}-${i}`], env(e)), 'delete', () => must('kubectl', ['delete', '-f', objects.add![i]!], env(e))],
-        ['register', () => must(exe('kubectl-vm-register'), [`reg-${e}-${i}`, '10.0.0.5', 'http:8080'], env(e)), 'applyRegister', () => must('kubectl', ['apply', '-f', objects.register![i]!], env(e))],
+        ['add', () => must(exe('kubectl-vm-add_to_mesh'), ['es', `v-${tag}-${i}`, '10.0.0.5', 'http:8080'], env(e)), 'apply', () => must('kubectl', ['apply', '-f', objects.add![i]!], env(e))],
+        ['remove', () => must(exe('kubectl-vm-remove_from_mesh'), ['es', `v-${tag}-${i}`], env(e)), 'delete', () => must('kubectl', ['delete', '-f', objects.add![i]!], env(e))],
+        ['register', () => must(exe('kubectl-vm-register'), [`reg-${tag}-${i}`, '10.0.0.5', 'http:8080'], env(e)), 'applyRegister', () => must('kubectl', ['apply', '-f', objects.register![i]!], env(e))],
         [
           'configure',
-          () => must(exe('kubectl-vm-workload_entry-configure'), ['--name', 'wg', '--output-dir', path.join(home, `out-${e}-${i}`), '--ingress-ip', '192.0.2.1'], env(e)),
+          () => must(exe('kubectl-vm-workload_entry-configure'), ['--name', 'wg', '--output-dir', path.join(home, `out-${tag}-${i}`), '--ingress-ip', '192.0.2.1'], env(e)),
           'token',
           () => must('kubectl', ['create', 'token', 'vm', '--audience', 'istio-ca', '--duration', '1h'], env(e)),
         ],
@@ -272,8 +283,8 @@ if (ONLY.has('scale')) {
   for (const e of envNames) {
     const env = baseEnv(e, { HOME: home, KUBECONFIG: kubeconfig });
     const file = ipsFile(10);
-    await must(path.join(DIST, 'kubectl-vm-register'), [`warm-${e.toLowerCase()}`, 'http:8080', '--from-file', file], env);
-    await must(path.join(DIST, 'kubectl-vm-deregister'), [`warm-${e.toLowerCase()}`, '--from-file', file, '--delete-service-when-empty'], env);
+    await must(path.join(DIST, 'kubectl-vm-register'), [`warm-${e === 'headline' ? 'h' : 'a'}`, 'http:8080', '--from-file', file], env);
+    await must(path.join(DIST, 'kubectl-vm-deregister'), [`warm-${e === 'headline' ? 'h' : 'a'}`, '--from-file', file, '--delete-service-when-empty'], env);
   }
   for (const n of SCALE_SIZES) {
     const file = ipsFile(n);
@@ -286,7 +297,7 @@ if (ONLY.has('scale')) {
       const s: Record<string, Sample[]> = { register: [], deregister: [] };
       const requests: Record<string, number> = {};
       for (let i = 0; i < RUNS_SCALE; i++) {
-        const svc = `s${n}-${e.toLowerCase()}-${i}`;
+        const svc = `s${n}-${e === 'headline' ? 'h' : 'a'}-${i}`;
         server.clearRequests();
         s.register!.push(await must(path.join(DIST, 'kubectl-vm-register'), [svc, 'http:8080', '--from-file', file], env));
         requests.register = server.requests.length;

@@ -222,7 +222,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
 }
 
 /** How many WorkloadGroups of a fleet get their tokens and files at a time. */
-const SLICE = 128;
+const SLICE = 64;
 
 /** What a dry run prints: every file with its mode and content, the token never. */
 function dryRunListing(target: string, archive: boolean, files: (FileToWrite & { secret?: boolean })[], mode: string): string[] {
