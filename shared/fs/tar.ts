@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import tmp from 'tmp';
-import type { FileToWrite } from './write.ts';
+import { cannotWrite, type FileToWrite } from './write.ts';
 
 const BLOCK = 512;
 
@@ -84,9 +84,11 @@ export interface TarGzWriter {
  */
 export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${path.basename(file)}.`, postfix: '.tmp' });
-  const fd = fs.openSync(temp, 'wx', mode);
+  const { temp, fd } = checked(file, () => {
+    fs.mkdirSync(dir, { recursive: true });
+    const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${path.basename(file)}.`, postfix: '.tmp' });
+    return { temp, fd: fs.openSync(temp, 'wx', mode) };
+  });
   const gzip = zlib.createGzip({ level: 9 });
   let failure: Error | undefined;
   gzip.on('data', (chunk: Buffer) => {
@@ -99,7 +101,7 @@ export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter 
   gzip.on('error', (err) => (failure ??= err));
   const tar = new TarStream((b) => gzip.write(b), mtime);
   const check = () => {
-    if (failure) throw failure;
+    if (failure) throw cannotWrite(file, failure);
   };
   let closed = false;
   const close = () => {
@@ -123,9 +125,11 @@ export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter 
         gzip.resume();
       });
       check();
-      fs.fchmodSync(fd, mode);
-      close();
-      fs.renameSync(temp, file);
+      checked(file, () => {
+        fs.fchmodSync(fd, mode);
+        close();
+        fs.renameSync(temp, file);
+      });
     },
     discard() {
       gzip.destroy();
@@ -133,4 +137,13 @@ export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter 
       fs.rmSync(temp, { force: true });
     },
   };
+}
+
+/** File system errors as writeFileAtomic gives them: the user's error, naming the archive. */
+function checked<T>(file: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    throw cannotWrite(file, err);
+  }
 }

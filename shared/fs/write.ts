@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
-import { ConflictError } from '../errors.ts';
+import { CliError, ConflictError, ExitCode } from '../errors.ts';
 
 export interface FileToWrite {
   name: string;
@@ -11,8 +11,24 @@ export interface FileToWrite {
   mode: number;
 }
 
+/** A file system error (ENOTDIR, EACCES, ENOSPC…) as the user's error, naming what could not be written. */
+export function cannotWrite(target: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof CliError || typeof e?.code !== 'string') return err;
+  const at = e.path && path.resolve(e.path) !== path.resolve(target) ? ` at ${e.path}` : '';
+  return new CliError(`cannot write ${target}: ${e.code}${at}`, ExitCode.general, { hint: 'check that the place exists, is a directory and is writable, or choose another', cause: err });
+}
+
 /** Writes one file atomically: a temp file in the same directory, then rename. */
 export function writeFileAtomic(file: string, content: string | Buffer, mode: number): void {
+  try {
+    writeFileAtomicUnchecked(file, content, mode);
+  } catch (err) {
+    throw cannotWrite(file, err);
+  }
+}
+
+function writeFileAtomicUnchecked(file: string, content: string | Buffer, mode: number): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${path.basename(file)}.`, postfix: '.tmp' });
@@ -54,36 +70,45 @@ export interface StagedDirectory {
 /**
  * writeDirectory for many files that arrive in parts (a fleet's bundles, say), so that they need not all be held
  * in memory at once: each part is written into the staging directory as it comes, and commit() puts them all in
- * place at the end, as writeDirectory does.
+ * place at the end, as writeDirectory does. File system errors name `dir`, as writeDirectory's do.
  */
 export function stageDirectory(dir: string): StagedDirectory {
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = tmp.dirSync({ tmpdir: parent, prefix: `.${path.basename(dir)}.`, mode: 0o700 }).name;
+  const checked = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (err) {
+      throw cannotWrite(dir, err);
+    }
+  };
+  const staging = checked(() => {
+    const parent = path.dirname(path.resolve(dir));
+    fs.mkdirSync(parent, { recursive: true });
+    return tmp.dirSync({ tmpdir: parent, prefix: `.${path.basename(dir)}.`, mode: 0o700 }).name;
+  });
   const names: string[] = [];
   return {
-    add(files) {
-      for (const f of files) {
-        fs.mkdirSync(path.dirname(path.join(staging, f.name)), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(staging, f.name), f.content, { mode: f.mode });
-        fs.chmodSync(path.join(staging, f.name), f.mode);
-        names.push(f.name);
-      }
-    },
-    commit() {
-      if (!fs.existsSync(dir)) {
-        fs.renameSync(staging, dir);
-        return;
-      }
-      fs.chmodSync(dir, 0o700);
-      for (const name of names) {
-        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true, mode: 0o700 });
-        fs.renameSync(path.join(staging, name), path.join(dir, name));
-      }
-    },
-    discard() {
-      fs.rmSync(staging, { recursive: true, force: true });
-    },
+    add: (files) =>
+      checked(() => {
+        for (const f of files) {
+          fs.mkdirSync(path.dirname(path.join(staging, f.name)), { recursive: true, mode: 0o700 });
+          fs.writeFileSync(path.join(staging, f.name), f.content, { mode: f.mode });
+          fs.chmodSync(path.join(staging, f.name), f.mode);
+          names.push(f.name);
+        }
+      }),
+    commit: () =>
+      checked(() => {
+        if (!fs.existsSync(dir)) {
+          fs.renameSync(staging, dir);
+          return;
+        }
+        fs.chmodSync(dir, 0o700);
+        for (const name of names) {
+          fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true, mode: 0o700 });
+          fs.renameSync(path.join(staging, name), path.join(dir, name));
+        }
+      }),
+    discard: () => fs.rmSync(staging, { recursive: true, force: true }),
   };
 }
 
