@@ -13,7 +13,10 @@ import { apiClient } from '../helpers/api.ts';
 type Obj = Record<string, any>;
 const FIXTURES = path.join(ROOT, 'test/fixtures/kube-api');
 const fixture = (prefix: string): { status: number; body: Obj } => {
-  const file = fs.readdirSync(FIXTURES).find((f) => f.startsWith(prefix))!;
+  // A number names one recorded answer: two files under one number would make the lookup pick either.
+  const files = fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${prefix}-`));
+  if (files.length !== 1) throw new Error(`fixture ${prefix}: expected one file, found ${files.length} (${files.join(', ')})`);
+  const file = files[0];
   return { status: Number(/\.(\d{3})\.json$/.exec(file)![1]), body: JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) };
 };
 
@@ -45,6 +48,12 @@ function same(actual: { status: number; body: Obj }, prefix: string): void {
 }
 
 const test = suite('test API server answers as kube-apiserver v1.26.1 did (test/fixtures/kube-api)');
+
+test('every recorded answer has a number of its own', () => {
+  const numbers = fs.readdirSync(FIXTURES).map((f) => /^(\d+)-/.exec(f)?.[1]).filter((n): n is string => n !== undefined);
+  const twice = numbers.filter((n, i) => numbers.indexOf(n) !== i);
+  assert.equal(twice, [], `fixture numbers used twice: ${twice.join(', ')}`);
+});
 
 test.before(async () => {
   call = apiClient((server = await TestApiServer.start()));
