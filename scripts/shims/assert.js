@@ -1,5 +1,5 @@
 // Build-time stand-in for node:assert inside yargs, which uses only strictEqual and notStrictEqual (to check its
-// own state). Loading the real module pulls in some fifteen more of Node's internal modules on every start of every
+// own state). Loading the real module pulls in five more of Node's built-in modules on every start of every
 // executable, --help included; these two functions need none of them. Node's AssertionError is what they throw.
 function fail(message, fallback) {
   if (message instanceof Error) throw message;
