@@ -3,8 +3,8 @@
 // plugins/add-to-mesh/main.ts → dist/kubectl-vm-add_to_mesh, plugins/vm/main.ts → dist/kubectl-vm.
 //
 // The bundles are CommonJS: Node compiles them faster than ES modules, and an extension-less file in a directory
-// without package.json (a krew store) is loaded as CommonJS anyway. @kubernetes/client-node is bundled separately
-// and embedded as a string that is evaluated only when a kubeconfig needs its authenticators.
+// without package.json (a krew store) is loaded as CommonJS anyway. @kubernetes/client-node is bundled separately,
+// once, at the end of the router, and evaluated only when a kubeconfig needs its authenticators.
 import { build } from 'esbuild';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -106,7 +106,12 @@ require(target);
 `;
 }
 
-/** client-node's authenticators, bundled, brotli-compressed and base64-encoded: a 200 KB string to scan at start-up instead of 1 MB. */
+/**
+ * client-node's authenticators, bundled, brotli-compressed and base64-encoded (200 KB instead of 1 MB). dist/ holds
+ * one copy, as a comment at the end of the router (dist/kubectl-vm): every way of installing ships the router
+ * beside the plugins (krew links only the router; npm links each file to it), so it needs no file of its own,
+ * and nothing reads it unless a kubeconfig needs exec plugins, auth-providers or proxy-url.
+ */
 async function clientNodeBlob() {
   const out = await build({ ...common, entryPoints: [path.join(root, 'shared/kube/client-node-entry.ts')], write: false });
   const code = Buffer.from(out.outputFiles[0].contents);
@@ -121,6 +126,14 @@ const externalClientNode = {
   },
 };
 
+/** yargs' node:assert becomes scripts/shims/assert.js (see there); ssh2 and asn1 keep the real one. */
+const yargsAssert = {
+  name: 'yargs-assert',
+  setup(b) {
+    b.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: path.join(root, 'scripts/shims/assert.js') } : undefined));
+  },
+};
+
 export async function buildAll({ quiet = false } = {}) {
   const started = Date.now();
   fs.rmSync(dist, { recursive: true, force: true });
@@ -128,6 +141,8 @@ export async function buildAll({ quiet = false } = {}) {
   // Tell Node that the extension-less files here are CommonJS, whatever the package around them says.
   fs.writeFileSync(path.join(dist, 'package.json'), JSON.stringify({ type: 'commonjs' }) + '\n');
   const blob = await clientNodeBlob();
+  // Names this build's copy, so that a plugin never loads the copy of another version.
+  const marker = `//# kubectl-vm client-node ${crypto.createHash('sha256').update(blob).digest('hex').slice(0, 16)} `;
   const names = catalogNames();
   const folders = fs.readdirSync(path.join(root, 'plugins')).filter((f) => fs.existsSync(path.join(root, 'plugins', f, 'main.ts')));
   const built = [];
@@ -143,12 +158,14 @@ export async function buildAll({ quiet = false } = {}) {
         define: {
           'import.meta.url': '__kvm_import_meta_url',
           __VERSION__: JSON.stringify(pkg.version),
-          __CLIENT_NODE_AUTH__: folder === 'vm' ? 'undefined' : JSON.stringify(blob),
+          __CLIENT_NODE_MARKER__: folder === 'vm' ? 'undefined' : JSON.stringify(marker),
         },
         alias: { 'string-width': path.join(root, 'scripts/shims/string-width.js') },
-        plugins: [externalClientNode],
+        plugins: [externalClientNode, yargsAssert],
       });
-      fs.writeFileSync(outfile, launcher(exe, out.outputFiles[0].text), { mode: 0o755 });
+      // The router carries the one copy of client-node, as a comment after its code (see clientNodeBlob).
+      const tail = folder === 'vm' ? `\n${marker}${blob}\n` : '';
+      fs.writeFileSync(outfile, launcher(exe, out.outputFiles[0].text) + tail, { mode: 0o755 });
       fs.chmodSync(outfile, 0o755);
       built.push(exe);
     }),

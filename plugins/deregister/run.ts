@@ -4,9 +4,10 @@
 // Service. Which API holds the addresses (EndpointSlices or Endpoints) is read from the cluster, not asked for.
 import { checkNamespace, checkServiceName } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { UsageError } from '../../shared/errors.ts';
-import { endpointsAddresses, gatherAddresses, planSlices, sliceAddresses, type Endpoints } from '../../shared/istio/registration.ts';
+import { endpointsAddresses, gatherAddresses, MAX_ENDPOINTS_PER_SLICE, planSlices, sliceAddresses, type Endpoints } from '../../shared/istio/registration.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { deleteChecked } from '../../shared/kube/ensure.ts';
 import { describeRef, isManaged, type KubeObject } from '../../shared/kube/objects.ts';
@@ -31,6 +32,7 @@ export async function run(ctx: PluginContext, args: DeregisterArgs): Promise<Res
   if (!args.service || (!args.ips && !args.fromFile?.length)) throw new UsageError('deregister requires service name and endpoint', { hint: USAGE });
   const name = checkServiceName('service name', args.service);
   const ips = gatherAddresses(args.ips, args.fromFile ?? [], (file) => ctx.readFile(file));
+  if (ips.length > MAX_ENDPOINTS_PER_SLICE) keepHeapSmall();
   if (ips.length === 0) throw new UsageError('no address to deregister', { hint: USAGE });
   const namespace = checkNamespace(ctx.namespace());
   const kube = ctx.kube();
@@ -88,10 +90,11 @@ function removeAddresses(kube: KubeClient, namespace: string, service: string, i
 
 function splitAddresses(current: string[], ips: string[]) {
   const gone = new Set(ips);
+  const have = new Set(current);
   const left = current.filter((ip) => !gone.has(ip));
   return {
     left,
-    counts: { removed: ips.filter((ip) => current.includes(ip)), missing: ips.filter((ip) => !current.includes(ip)), left: left.length },
+    counts: { removed: ips.filter((ip) => have.has(ip)), missing: ips.filter((ip) => !have.has(ip)), left: left.length },
   };
 }
 

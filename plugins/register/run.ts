@@ -4,6 +4,7 @@
 // Adding addresses is a read-plan-write cycle that starts over on 409, so concurrent registers lose nothing.
 import { checkNamespace, checkServiceName, checkSubdomain, parseKeyValues } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { ConflictError, UsageError } from '../../shared/errors.ts';
 import {
@@ -11,6 +12,7 @@ import {
   buildRegisteredService,
   endpointsAddresses,
   gatherAddresses,
+  MAX_ENDPOINTS_PER_SLICE,
   parseRegisterPorts,
   planSlices,
   showPorts,
@@ -48,6 +50,7 @@ export async function run(ctx: PluginContext, args: RegisterArgs): Promise<Resul
     serviceAccount: checkSubdomain('service account', args.serviceAccount),
   };
   const ips = gatherAddresses(positionals.ips, args.fromFile ?? [], (file) => ctx.readFile(file));
+  if (ips.length > MAX_ENDPOINTS_PER_SLICE) keepHeapSmall();
   if (ips.length === 0) throw new UsageError('no address to register', { hint: USAGE });
   const f: ServiceFields = { ...fields, namespace: checkNamespace(ctx.namespace()) };
   const kube = ctx.kube();
@@ -152,18 +155,23 @@ interface EndpointsOutcome {
 
 async function registerSlices(kube: KubeClient, f: ServiceFields, ips: string[], slices: EndpointSlice[]): Promise<EndpointsOutcome> {
   const current = slices.flatMap(sliceAddresses);
-  const added = ips.filter((ip) => !current.includes(ip));
+  const { added, already } = splitNew(current, ips);
   const plan = planSlices(f.name, f.namespace, slices, [...current, ...added], f.ports, f.labels);
   const { written, lines } = await writeSlicePlan(kube, slices, plan);
-  return { objects: [...written, ...plan.unchanged], lines, added, already: ips.filter((ip) => current.includes(ip)), total: current.length + added.length };
+  return { objects: [...written, ...plan.unchanged], lines, added, already, total: current.length + added.length };
 }
 
 async function registerEndpoints(kube: KubeClient, f: ServiceFields, ips: string[], ep: Endpoints | undefined): Promise<EndpointsOutcome> {
   const current = ep ? endpointsAddresses(ep) : [];
-  const added = ips.filter((ip) => !current.includes(ip));
-  const already = ips.filter((ip) => current.includes(ip));
+  const { added, already } = splitNew(current, ips);
   const samePorts = ep && showPorts(ep.subsets?.[0]?.ports ?? []) === showPorts(f.ports);
   if (ep && added.length === 0 && samePorts) return { objects: [ep], lines: [`${resourceName(ep)} unchanged`], added, already, total: current.length };
   const written = ep ? await kube.replace(buildEndpoints(f, [...current, ...added], ep)) : await kube.create(buildEndpoints(f, added));
   return { objects: [written], lines: [`${resourceName(written)} ${ep ? 'configured' : 'created'}`], added, already, total: current.length + added.length };
+}
+
+/** The given addresses that are new and those already registered, in their order (a Set lookup: linear). */
+function splitNew(current: string[], ips: string[]): { added: string[]; already: string[] } {
+  const have = new Set(current);
+  return { added: ips.filter((ip) => !have.has(ip)), already: ips.filter((ip) => have.has(ip)) };
 }

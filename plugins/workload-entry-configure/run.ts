@@ -4,18 +4,19 @@
 import path from 'node:path';
 import { parseDuration } from '../../shared/cli/duration.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
-import { checkOutputDirectory, checkOutputFile, dryRunListing, writeDirectory, writeFileAtomic, type ListedFile } from '../../shared/fs/write.ts';
-import { tarGz } from '../../shared/fs/tar.ts';
+import { checkOutputDirectory, checkOutputFile, dryRunListing, stageDirectory, type ListedFile } from '../../shared/fs/write.ts';
+import { tarGzWriter } from '../../shared/fs/tar.ts';
 import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
-import { istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
+import { injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { findVmGateway, GatewayNotFoundError, gatewayIp, parseGatewayService } from '../../shared/kube/gateway.ts';
-import { defaultRevision, detectClusterId, mintToken, missingIn, requireConfigMap } from '../../shared/kube/istio-reads.ts';
+import { defaultRevision, detectClusterId, mintToken, missingIn, presentConfigMap, readConfigMapAcross, readConfigMaps, requireConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import { parseYamlMapping } from '../../shared/vm/bundle.ts';
@@ -116,7 +117,8 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
       hint: 'check the selector with: kubectl get workloadgroups -A --show-labels',
     });
   }
-  return found.map(withDefaults);
+  // A fleet's groups stay in memory for the whole run: without their managedFields, which nothing here reads.
+  return found.map((wg) => withDefaults({ ...wg, metadata: { ...wg.metadata, managedFields: undefined } }));
 }
 
 /**
@@ -160,78 +162,89 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const kube = ctx.kube();
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
+  if (fleet) keepHeapSmall();
   const revision = o.revision ?? (await defaultRevision(kube, o.istioNamespace));
-  const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision));
-  const meshCm = (await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, 'is Istio installed there? check --istio-namespace and --revision')).data ?? {};
+  // A fleet reads Istio's ConfigMaps with one list, and every namespace's root certificate with another.
+  const istioMaps = fleet ? await readConfigMaps(kube, o.istioNamespace, [injectorConfigMapName(revision), meshConfigMapName(revision)]) : undefined;
+  const clusterId = o.clusterId ?? (await detectClusterId(kube, o.istioNamespace, revision, istioMaps));
+  const meshHint = 'is Istio installed there? check --istio-namespace and --revision';
+  const meshCm = (istioMaps ? presentConfigMap(istioMaps.get(meshConfigMapName(revision)), meshConfigMapName(revision), o.istioNamespace, meshHint) : await requireConfigMap(kube, meshConfigMapName(revision), o.istioNamespace, meshHint)).data ?? {};
   const meshConfig = meshCm.mesh ?? '';
   const rootCerts = new Map<string, string>();
-  for (const ns of new Set(groups.map((g) => g.metadata.namespace))) {
-    const cm = await requireConfigMap(kube, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
-    rootCerts.set(ns, cm.data?.['root-cert.pem'] ?? '');
+  const rootCertMaps = await readConfigMapAcross(kube, ROOT_CERT_CONFIGMAP, [...new Set(groups.map((g) => g.metadata.namespace))]);
+  for (const [ns, cm] of rootCertMaps) {
+    const found = presentConfigMap(cm, ROOT_CERT_CONFIGMAP, ns, `istiod publishes it into every namespace it sees; is istiod running, and is "${ns}" the WorkloadGroup's namespace?`);
+    rootCerts.set(ns, found.data?.['root-cert.pem'] ?? '');
   }
   const ingressIp = o.ingressIp ?? (await detectIngress(ctx, o, revision, meshCm, groups[0]!.spec.template?.network ?? ''));
 
-  const computed = groups.map((wg) => {
-    const input: VmConfigInput = {
-      wg,
-      meshConfig,
-      clusterId,
-      revision,
-      istioNamespace: o.istioNamespace,
-      captureDns: args.captureDns !== false,
-      autoregister: args.autoregister === true,
-      internalIp: o.internalIp,
-      externalIp: o.externalIp,
-    };
-    const config = computeVmConfig(input);
-    for (const w of config.warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
-    return { wg, input, config };
+  const inputOf = (wg: WorkloadGroup): VmConfigInput => ({
+    wg,
+    meshConfig,
+    clusterId,
+    revision,
+    istioNamespace: o.istioNamespace,
+    captureDns: args.captureDns !== false,
+    autoregister: args.autoregister === true,
+    internalIp: o.internalIp,
+    externalIp: o.externalIp,
   });
-
+  // Every group is computed (and its warnings said) before the first token; the result is computed again when
+  // its files are written, so that a fleet's configurations are never all held at once.
+  for (const wg of groups) {
+    for (const w of computeVmConfig(inputOf(wg)).warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
+  }
+  const hosts = renderHosts(ingressIp, o.istioNamespace, revision);
   const prefixOf = (wg: WorkloadGroup) => (fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '');
+  const filesOf = (wg: WorkloadGroup, token: string | undefined): ListedFile[] => {
+    const input = inputOf(wg);
+    const config = computeVmConfig(input);
+    const files = bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts });
+    return files.map((f: BundleFile) => ({ ...f, name: prefixOf(wg) + f.name }));
+  };
   const fileNames = bundleFiles({ meshYaml: '', clusterEnv: '', rootCert: '', hosts: '' }).map((f) => f.name);
   checkTarget(o, groups.flatMap((wg) => fileNames.map((n) => prefixOf(wg) + n)));
-
-  if (o.vm && groups.length !== 1) throw new UsageError(`--vm names one VM, but ${groups.length} WorkloadGroups were given`, { hint: 'pick one with --name, or leave --vm out' });
-  const bound = o.vm && !o.dryRun ? await vmToken(ctx, kube, groups[0]!, o.vm, o.tokenSeconds) : undefined;
-  const tokens = o.dryRun
-    ? groups.map(() => undefined)
-    : bound
-      ? [bound.token]
-      : await ctx.step(fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`, async (report) => {
-        let done = 0;
-        const minted = await mapLimit(groups, o.concurrency, async (wg) => {
-          const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
-          if (fleet) report(`Tokens for ${groups.length} WorkloadGroups: ${++done} minted`);
-          return t;
-        });
-        if (!fleet) report(`Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount} minted`);
-        return minted;
-      });
-
-  const bundles = computed.map(({ wg, input, config }, i) => ({
-    wg,
-    prefix: prefixOf(wg),
-    files: bundleFiles({
-      meshYaml: renderMeshYaml(config),
-      clusterEnv: renderClusterEnv(input, config),
-      rootCert: rootCerts.get(wg.metadata.namespace)!,
-      token: tokens[i],
-      hosts: renderHosts(ingressIp, o.istioNamespace, revision),
-    }),
-  }));
-  const all: ListedFile[] = bundles.flatMap((b) => b.files.map((f: BundleFile) => ({ ...f, name: b.prefix + f.name })));
   const target = o.bundle ?? o.outputDir ?? '.';
 
-  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, dryRunSuffix(ctx.dryRun), (name) => name.endsWith('install.sh')) };
+  if (o.vm && groups.length !== 1) throw new UsageError(`--vm names one VM, but ${groups.length} WorkloadGroups were given`, { hint: 'pick one with --name, or leave --vm out' });
+  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, groups.flatMap((wg) => filesOf(wg, undefined)), dryRunSuffix(ctx.dryRun), (name) => name.endsWith('install.sh')) };
+
+  // --vm: one group, its token bound to the VM's record. Otherwise tokens are minted and files written a slice of
+  // the fleet at a time, into a staging directory or a temp archive that become the target only when every one is
+  // there (B11): memory stays flat whatever the fleet.
+  const bound = o.vm ? await vmToken(ctx, kube, groups[0]!, o.vm, o.tokenSeconds) : undefined;
+  let boundFiles: ListedFile[] = [];
   try {
-    if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600, '--bundle');
-    else writeDirectory(o.outputDir!, all);
+    const out = o.bundle ? tarGzWriter(o.bundle, 0o600) : stageDirectory(o.outputDir!);
+    try {
+      if (bound) {
+        boundFiles = filesOf(groups[0]!, bound.token);
+        await out.add(boundFiles);
+      } else {
+        const what = fleet ? `Tokens for ${groups.length} WorkloadGroups` : `Token for service account ${groups[0]!.metadata.namespace}/${groups[0]!.spec.template?.serviceAccount}`;
+        await ctx.step(what, async (report) => {
+          let done = 0;
+          for (let start = 0; start < groups.length; start += SLICE) {
+            const slice = groups.slice(start, start + SLICE);
+            const tokens = await mapLimit(slice, o.concurrency, async (wg) => {
+              const t = await mintToken(kube, wg.metadata.namespace, wg.spec.template?.serviceAccount ?? 'default', o.tokenSeconds);
+              if (fleet) report(`${what}: ${++done} minted`);
+              return t;
+            });
+            await out.add(slice.flatMap((wg, i) => filesOf(wg, tokens[i])));
+          }
+          if (!fleet) report(`${what} minted`);
+        });
+      }
+      await out.commit();
+    } finally {
+      out.discard();
+    }
   } catch (err) {
     await bound?.undo();
     throw err;
   }
-  if (bound) await bound.done(bundles[0]!.files);
+  if (bound) await bound.done(boundFiles);
 
   if (fleet) ctx.log.warn(`${groups.length} security tokens have been generated and stored under "${target}", one istio-token (mode 0600) per WorkloadGroup`);
   else {
@@ -239,8 +252,8 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     const where = o.bundle ? `in "${o.bundle}"` : `at "${path.join(o.outputDir!, 'istio-token')}"`;
     ctx.log.warn(`a security token for namespace "${groups[0]!.metadata.namespace}" and service account "${sa}" has been generated and stored ${where}`);
   }
-  const into = (b: (typeof bundles)[number]) => (o.bundle ? `bundle ${o.bundle}${b.prefix ? ` (${b.prefix.slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, b.prefix)}`.replace(/\/$/, ''));
-  return { summary: bundles.map((b) => `Configuration generation into ${into(b)} was successful`) };
+  const into = (wg: WorkloadGroup) => (o.bundle ? `bundle ${o.bundle}${fleet ? ` (${prefixOf(wg).slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, prefixOf(wg))}`.replace(/\/$/, ''));
+  return { summary: groups.map((wg) => `Configuration generation into ${into(wg)} was successful`) };
 }
 
 /**
@@ -265,7 +278,7 @@ async function vmToken(ctx: PluginContext, kube: KubeClient, wg: WorkloadGroup, 
       report(`Token for VM ${namespace}/${vm} minted, bound to secret ${binding!.metadata.name}`);
       return t;
     });
-    const done = async (files: BundleFile[]) => {
+    const done = async (files: ListedFile[]) => {
       const content = Object.fromEntries(files.map((f) => [f.name, f.content])) as Partial<Record<BundleName, string>>;
       const digest = bundleDigest(placedFiles(systemdLayout(), content), hostsLines(content.hosts ?? ''));
       await annotateRecord(kube, namespace, vm, { [ANNOTATIONS.tokenGeneration]: String(generation), [ANNOTATIONS.tokenExpires]: minted.expires, [ANNOTATIONS.bundleSha256]: digest, [ANNOTATIONS.revokedAt]: null });
@@ -277,3 +290,6 @@ async function vmToken(ctx: PluginContext, kube: KubeClient, wg: WorkloadGroup, 
     throw err;
   }
 }
+
+/** How many WorkloadGroups of a fleet get their tokens and files at a time. */
+const SLICE = 64;

@@ -17,6 +17,7 @@ import type { IO } from '../output/io.ts';
 import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
 import { createStep, stopSpinners, hasRealSize } from '../output/step.ts';
+import { discardUnfinished } from '../fs/write.ts';
 import { closest } from './suggest.ts';
 import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs, type OutputFormat } from './flags.ts';
 import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
@@ -74,14 +75,16 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
 /**
  * Ctrl-C, `kill` and a closed terminal end every command at once, whatever it waits for (a spinner, the network,
  * an SSH server), with the status a shell reports for the signal (130, 143, 129): the handler stops the spinners,
- * says why, and raises the signal again with no handler left. Files are written synchronously, so the handler
- * runs between two writes, never inside one, and no temp file is left behind (with no handler, the default
- * action could kill the process in the middle of a write).
+ * removes staging directories and temp files not yet committed (discardUnfinished), says why, and raises the
+ * signal again with no handler left. Files are written synchronously, so the handler runs between two writes,
+ * never inside one, and no temp file is left behind (with no handler, the default action could kill the process
+ * in the middle of a write).
  */
 function endOnSignals(): void {
   for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       stopSpinners();
+      discardUnfinished();
       process.stderr.write(`error: interrupted by ${signal}\n`);
       process.removeAllListeners(signal);
       process.kill(process.pid, signal);

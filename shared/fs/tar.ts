@@ -1,7 +1,10 @@
 // A gzipped tar (ustar) of in-memory files, for `--bundle FILE.tgz`: regular files and their directories,
 // with their modes, owned by root, dated at a fixed time so that the same files give the same archive bytes.
+import fs from 'node:fs';
+import path from 'node:path';
 import zlib from 'node:zlib';
-import type { FileToWrite } from './write.ts';
+import tmp from 'tmp';
+import { cannotWrite, trackUnfinished, type FileToWrite } from './write.ts';
 
 const BLOCK = 512;
 
@@ -28,21 +31,121 @@ function header(name: string, size: number, mode: number, type: '0' | '5', mtime
   return h;
 }
 
+/** The tar stream of files added in parts: each directory gets its entry once, before its first file. */
+class TarStream {
+  private readonly dirs = new Set<string>();
+  constructor(
+    private readonly emit: (b: Buffer) => void,
+    private readonly mtime: number,
+  ) {}
+
+  add(files: FileToWrite[]): void {
+    for (const f of files) {
+      const segments = f.name.split('/');
+      for (let i = 1; i < segments.length; i++) {
+        const d = `${segments.slice(0, i).join('/')}/`;
+        if (!this.dirs.has(d)) {
+          this.dirs.add(d);
+          this.emit(header(d, 0, 0o700, '5', this.mtime));
+        }
+      }
+      const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content, 'utf8');
+      this.emit(Buffer.concat([header(f.name, body.length, f.mode, '0', this.mtime), body, Buffer.alloc((BLOCK - (body.length % BLOCK)) % BLOCK)]));
+    }
+  }
+
+  end(): void {
+    this.emit(Buffer.alloc(BLOCK * 2));
+  }
+}
+
 export function tarGz(files: FileToWrite[], mtime = 0): Buffer {
   const parts: Buffer[] = [];
-  const dirs = new Set<string>();
-  for (const f of files) {
-    const segments = f.name.split('/');
-    for (let i = 1; i < segments.length; i++) {
-      const d = `${segments.slice(0, i).join('/')}/`;
-      if (!dirs.has(d)) {
-        dirs.add(d);
-        parts.push(header(d, 0, 0o700, '5', mtime));
-      }
-    }
-    const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content, 'utf8');
-    parts.push(header(f.name, body.length, f.mode, '0', mtime), body, Buffer.alloc((BLOCK - (body.length % BLOCK)) % BLOCK));
-  }
-  parts.push(Buffer.alloc(BLOCK * 2));
+  const tar = new TarStream((b) => parts.push(b), mtime);
+  tar.add(files);
+  tar.end();
   return zlib.gzipSync(Buffer.concat(parts), { level: 9 });
+}
+
+/** A .tgz written in parts, atomically (see writeTarGzAtomic). */
+export interface TarGzWriter {
+  /** Compresses files into the temp file; what is written is bounded by zlib's buffers, not by the archive. */
+  add(files: FileToWrite[]): Promise<void>;
+  /** Finishes the archive and renames it into place. */
+  commit(): Promise<void>;
+  /** Removes the temp file; call it in any case, after commit or instead of it. */
+  discard(): void;
+}
+
+/**
+ * tarGz for an archive too large to hold in memory (a fleet's bundles, say), streamed through gzip into a temp
+ * file beside `file` (mode `mode`) that becomes `file` on commit. The bytes are the ones tarGz gives for the same
+ * files: deflate's output does not depend on how its input is cut.
+ */
+export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter {
+  // As writeFileAtomic: the directory must exist (checkOutputFile); none is created.
+  const dir = path.dirname(file);
+  const { temp, fd } = checked(file, () => {
+    const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${path.basename(file)}.`, postfix: '.tmp' });
+    return { temp, fd: fs.openSync(temp, 'wx', mode) };
+  });
+  const untrack = trackUnfinished(() => fs.rmSync(temp, { force: true }));
+  const gzip = zlib.createGzip({ level: 9 });
+  let failure: Error | undefined;
+  gzip.on('data', (chunk: Buffer) => {
+    try {
+      fs.writeSync(fd, chunk);
+    } catch (err) {
+      failure ??= err as Error;
+    }
+  });
+  gzip.on('error', (err) => (failure ??= err));
+  const tar = new TarStream((b) => gzip.write(b), mtime);
+  const check = () => {
+    if (failure) throw cannotWrite(file, failure);
+  };
+  let closed = false;
+  const close = () => {
+    if (!closed) fs.closeSync(fd);
+    closed = true;
+  };
+  return {
+    async add(files) {
+      check();
+      tar.add(files);
+      // Let gzip catch up, so that its input never piles up in memory.
+      if (gzip.writableNeedDrain) await new Promise<void>((resolve) => gzip.once('drain', resolve));
+      check();
+    },
+    async commit() {
+      tar.end();
+      await new Promise<void>((resolve, reject) => {
+        gzip.once('end', resolve);
+        gzip.once('error', reject);
+        gzip.end();
+        gzip.resume();
+      });
+      check();
+      checked(file, () => {
+        fs.fchmodSync(fd, mode);
+        close();
+        fs.renameSync(temp, file);
+      });
+    },
+    discard() {
+      untrack();
+      gzip.destroy();
+      close();
+      fs.rmSync(temp, { force: true });
+    },
+  };
+}
+
+/** File system errors as writeFileAtomic gives them: the user's error, naming the archive. */
+function checked<T>(file: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    throw cannotWrite(file, err);
+  }
 }

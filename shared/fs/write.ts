@@ -44,6 +44,12 @@ function pathError(flag: string, given: string, problem: string, err?: unknown):
   return new DataError(`cannot write ${what}: ${problem}${code && !problem.includes(code) ? ` (${code})` : ''}`, { hint: `check the path given to ${flag}`, cause: err });
 }
 
+/** A file system error (ENOTDIR, EACCES, ENOSPC…) met while writing `target` as the user's error naming it; others unchanged. */
+export function cannotWrite(target: string, err: unknown, flag = '--output-file'): unknown {
+  if (err instanceof CliError || typeof errnoOf(err) !== 'string') return err;
+  return pathError(flag, target, '', err);
+}
+
 /** Whether something can be created in the existing directory `dir`: a real probe, so that root, read-only mounts and /sys answer truly. */
 function probeWritable(dir: string, flag: string, given: string): void {
   let probe: string;
@@ -174,6 +180,30 @@ export interface StagedDirectory {
   discard(): void;
 }
 
+/** Staging directories and temp files still in the making, each with what removes it (see discardUnfinished). */
+const unfinished = new Set<() => void>();
+
+/** Tracks `remove` until the returned function is called: what an interrupted run must not leave behind. */
+export function trackUnfinished(remove: () => void): () => void {
+  unfinished.add(remove);
+  return () => unfinished.delete(remove);
+}
+
+/**
+ * Removes every staging directory and temp file not yet committed or discarded. The runner calls it when a signal
+ * ends the run: a fleet's staging directory can be waiting on the network for its next slice.
+ */
+export function discardUnfinished(): void {
+  for (const remove of [...unfinished]) {
+    unfinished.delete(remove);
+    try {
+      remove();
+    } catch {
+      // Best effort on the way out.
+    }
+  }
+}
+
 /**
  * writeDirectory for files that arrive in parts (a fleet's bundles, say), so that they need not all be held in
  * memory at once: each part is written into the staging directory as it comes, and commit() puts them all in
@@ -201,6 +231,11 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
   const names: string[] = [];
   const made = new Set<string>();
   let committed = false;
+  const removeStaging = () => {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (!committed && firstMissing) fs.rmSync(firstMissing, { recursive: true, force: true });
+  };
+  const untrack = trackUnfinished(removeStaging);
   const umask = currentUmask();
   return {
     add(files) {
@@ -233,8 +268,8 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
       }
     },
     discard() {
-      fs.rmSync(staging, { recursive: true, force: true });
-      if (!committed && firstMissing) fs.rmSync(firstMissing, { recursive: true, force: true });
+      untrack();
+      removeStaging();
     },
   };
 }

@@ -11,6 +11,7 @@ import type { HttpRequest, Sender } from './transport.ts';
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
 }
 
 export interface DeletePreconditions {
@@ -89,7 +90,7 @@ export class KubeClient {
     const list = await this.call<{ items: T[] }>(apiVersion, kind, (type, version) => ({
       method: 'GET',
       path: resourcePath(type, version, this.ns(type, options.namespace)),
-      query: { labelSelector: options.labelSelector },
+      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
       what: { verb: 'list', resource: type.plural, namespace: this.ns(type, options.namespace) },
     }));
     return list.items.map((item) => ({ ...item, apiVersion: item.apiVersion ?? apiVersion, kind: item.kind ?? kind }));

@@ -2,7 +2,7 @@
 // (TokenRequest, audience istio-ca), with errors that say what to create.
 import { CliError, DataError, ExitCode } from '../errors.ts';
 import { defaultRevisionTagWebhook, injectorConfigMapName } from '../istio/revision.ts';
-import type { KubeClient } from './client.ts';
+import type { KubeClient, ListOptions } from './client.ts';
 import { ApiError } from './errors.ts';
 import type { KubeObject } from './objects.ts';
 
@@ -12,9 +12,43 @@ export const configMapRef = (name: string, namespace: string) => ({ apiVersion: 
 
 /** The ConfigMap, or an error (exit 1) naming it, with `hint`. */
 export async function requireConfigMap(kube: KubeClient, name: string, namespace: string, hint: string): Promise<ConfigMap> {
-  const cm = await kube.get<ConfigMap>(configMapRef(name, namespace));
+  return presentConfigMap(await kube.get<ConfigMap>(configMapRef(name, namespace)), name, namespace, hint);
+}
+
+/** A ConfigMap read in a batch (readConfigMaps, readConfigMapAcross), or requireConfigMap's error when it is missing. */
+export function presentConfigMap(cm: ConfigMap | undefined, name: string, namespace: string, hint: string): ConfigMap {
   if (!cm) throw new CliError(`configmap ${name} was not found in namespace ${namespace}`, ExitCode.general, { hint });
   return cm;
+}
+
+/**
+ * Several ConfigMaps of one namespace with one LIST; a user who may get them but not list ConfigMaps there
+ * (RBAC with resourceNames) gets one GET each. Missing ones map to undefined.
+ */
+export async function readConfigMaps(kube: KubeClient, namespace: string, names: string[]): Promise<Map<string, ConfigMap | undefined>> {
+  const found = await listOrUndefined(kube, { namespace });
+  const byName = new Map(found?.map((cm) => [cm.metadata.name!, cm]));
+  return new Map(await Promise.all(names.map(async (n): Promise<[string, ConfigMap | undefined]> => [n, found ? byName.get(n) : await kube.get<ConfigMap>(configMapRef(n, namespace))])));
+}
+
+/**
+ * One ConfigMap in several namespaces (istio-ca-root-cert, say): one GET for one namespace, else one LIST across
+ * namespaces by name; a user who may not list ConfigMaps cluster-wide gets one GET per namespace.
+ */
+export async function readConfigMapAcross(kube: KubeClient, name: string, namespaces: string[]): Promise<Map<string, ConfigMap | undefined>> {
+  const found = namespaces.length > 1 ? await listOrUndefined(kube, { namespace: '', fieldSelector: `metadata.name=${name}` }) : undefined;
+  const byNamespace = new Map(found?.map((cm) => [cm.metadata.namespace!, cm]));
+  return new Map(await Promise.all(namespaces.map(async (ns): Promise<[string, ConfigMap | undefined]> => [ns, found ? byNamespace.get(ns) : await kube.get<ConfigMap>(configMapRef(name, ns))])));
+}
+
+/** A LIST of ConfigMaps, or undefined when the user may not list them (403): then the caller reads one by one. */
+async function listOrUndefined(kube: KubeClient, options: ListOptions): Promise<ConfigMap[] | undefined> {
+  try {
+    return await kube.list<ConfigMap>('v1', 'ConfigMap', options);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 403) return undefined;
+    throw err;
+  }
 }
 
 /** A token of `serviceAccount` for the istio-ca audience; a missing service account says how to create it. */
@@ -50,9 +84,10 @@ export async function defaultRevision(kube: KubeClient, istioNamespace: string):
   return tag?.metadata.labels?.['istio.io/rev'] ?? 'default';
 }
 
-export async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string): Promise<string> {
+/** The cluster id istiod was installed with; `read` holds ConfigMaps a fleet already listed. */
+export async function detectClusterId(kube: KubeClient, istioNamespace: string, revision: string, read?: Map<string, ConfigMap | undefined>): Promise<string> {
   const name = injectorConfigMapName(revision);
-  const cm = await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
+  const cm = read ? read.get(name) : await kube.get<ConfigMap>(configMapRef(name, istioNamespace));
   const prefix = 'failed to automatically determine the --cluster-id';
   if (!cm) {
     throw new CliError(`${prefix}: configmap ${name} was not found in namespace ${istioNamespace}`, ExitCode.general, {

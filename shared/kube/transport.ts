@@ -194,12 +194,13 @@ export class Transport implements Sender {
           agent: prepared.agent,
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          // Decoded as it arrives: a large list is never held as chunks, their concatenation and the string at once.
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
           res.on('error', reject);
           res.on('end', () => {
             clearTimeout(deadline);
-            const body = Buffer.concat(chunks).toString('utf8');
             this.options.log.debug(`${req.method} ${this.server}${req.path}${qs ? `?${qs}` : ''} ${res.statusCode} in ${Date.now() - started}ms`);
             for (const w of warningsOf(res.headers)) {
               this.warnings++;

@@ -246,7 +246,7 @@ test('istioctl\'s camelCase flags still work, for scripts written for istioctl',
   assert.is(claims.exp - claims.iat, 7200);
 });
 
-test('a fleet: several WorkloadGroups give one directory each; shared ConfigMaps are read once per namespace', async () => {
+test('a fleet: several WorkloadGroups give one directory each; Istio\'s ConfigMaps and the root certificates are read with one list each', async () => {
   const out = path.join(tempDir(), 'fleet');
   const docs = ['a', 'b', 'c'].map((n, i) => WG().replace('name: vmapp', `name: ${n}`).replace('namespace: bar', `namespace: ${i === 2 ? 'baz' : 'bar'}`)).join('---\n');
   const seed = [...INDEX_SEED(), namespace('baz'), serviceAccount('baz', 'vm-serviceaccount'), configMap('baz', 'istio-ca-root-cert', { 'root-cert.pem': 'baz-CA' })];
@@ -256,12 +256,55 @@ test('a fleet: several WorkloadGroups give one directory each; shared ConfigMaps
   assert.equal(listing(path.join(out, 'bar')), ['a', 'b']);
   assert.equal(listing(path.join(out, 'bar', 'a')), FILES);
   assert.is(fs.readFileSync(path.join(out, 'baz', 'c', 'root-cert.pem'), 'utf8'), 'baz-CA');
-  const gets = o.requests.filter((r) => r.method === 'GET').map((r) => r.path);
-  assert.is(gets.filter((p) => p.endsWith('/configmaps/istio')).length, 1);
-  assert.is(gets.filter((p) => p.endsWith('/istio-ca-root-cert')).length, 2);
+  const configMapReads = o.requests.filter((r) => r.method === 'GET' && r.path.includes('configmaps')).map((r) => `${r.path}${r.query.fieldSelector ? `?fieldSelector=${r.query.fieldSelector}` : ''}`);
+  assert.equal(configMapReads, ['/api/v1/namespaces/istio-system/configmaps', '/api/v1/configmaps?fieldSelector=metadata.name=istio-ca-root-cert']);
   assert.is(o.requests.filter((r) => r.path.endsWith('/token')).length, 3);
+  assert.is(o.requests.length, 3 + 3, 'the revision tag, two lists, three tokens');
   assert.equal(o.stdout.trim().split('\n'), [`Configuration generation into directory ${out}/bar/a was successful`, `Configuration generation into directory ${out}/bar/b was successful`, `Configuration generation into directory ${out}/baz/c was successful`]);
   assert.match(o.stderr, /^warning: 3 security tokens have been generated and stored under /m);
+});
+
+test('a fleet for a user who may not list ConfigMaps: one GET each instead, same files', async () => {
+  const out = path.join(tempDir(), 'fleet');
+  const docs = ['a', 'b', 'c'].map((n, i) => WG().replace('name: vmapp', `name: ${n}`).replace('namespace: bar', `namespace: ${i === 2 ? 'baz' : 'bar'}`)).join('---\n');
+  const seed = [...INDEX_SEED(), namespace('baz'), serviceAccount('baz', 'vm-serviceaccount'), configMap('baz', 'istio-ca-root-cert', { 'root-cert.pem': 'baz-CA' })];
+  const faults = [
+    { method: 'GET', path: '/api/v1/namespaces/istio-system/configmaps', status: 403 },
+    { method: 'GET', path: '/api/v1/configmaps', status: 403 },
+  ];
+  const o = await configure(undefined, ['-f', wgFile(docs), '--output-dir', out, '--ingress-ip', '192.0.2.1'], { seed, faults });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(fs.readFileSync(path.join(out, 'baz', 'c', 'root-cert.pem'), 'utf8'), 'baz-CA');
+  const gets = o.requests.filter((r) => r.method === 'GET' && r.status === 200).map((r) => r.path);
+  assert.ok(gets.includes('/api/v1/namespaces/istio-system/configmaps/istio'));
+  assert.ok(gets.includes('/api/v1/namespaces/bar/configmaps/istio-ca-root-cert') && gets.includes('/api/v1/namespaces/baz/configmaps/istio-ca-root-cert'));
+});
+
+test('a fleet whose namespace has no root certificate fails before any token, and writes nothing', async () => {
+  const out = path.join(tempDir(), 'fleet');
+  const docs = ['a', 'c'].map((n, i) => WG().replace('name: vmapp', `name: ${n}`).replace('namespace: bar', `namespace: ${i === 1 ? 'baz' : 'bar'}`)).join('---\n');
+  const seed = [...INDEX_SEED(), namespace('baz'), serviceAccount('baz', 'vm-serviceaccount')];
+  const o = await configure(undefined, ['-f', wgFile(docs), '--output-dir', out, '--ingress-ip', '192.0.2.1'], { seed });
+  assert.is(o.code, 1);
+  assert.match(o.stderr, /configmap istio-ca-root-cert was not found in namespace baz/);
+  assert.not.ok(o.requests.some((r) => r.path.endsWith('/token')), 'no TokenRequest');
+  assert.not.ok(fs.existsSync(out));
+});
+
+test('a fleet into --bundle: one archive holding every group\'s files, streamed in slices', async () => {
+  const dir = tempDir();
+  const docs = Array.from({ length: 300 }, (_, i) => WG().replace('name: vmapp', `name: g${i}`)).join('---\n');
+  const o = await configure(undefined, ['-f', wgFile(docs), '--bundle', path.join(dir, 'fleet.tgz'), '--ingress-ip', '192.0.2.1'], { seed: INDEX_SEED() });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(mode(path.join(dir, 'fleet.tgz')), 0o600);
+  assert.equal(fs.readdirSync(dir), ['fleet.tgz'], 'no temp file left behind');
+  const x = path.join(dir, 'x');
+  fs.mkdirSync(x);
+  execFileSync('tar', ['-xzf', path.join(dir, 'fleet.tgz'), '-C', x]);
+  assert.is(fs.readdirSync(path.join(x, 'bar')).length, 300);
+  assert.equal(listing(path.join(x, 'bar', 'g299')), FILES);
+  assert.is(mode(path.join(x, 'bar', 'g299', 'istio-token')), 0o600);
+  assert.is(o.requests.filter((r) => r.path.endsWith('/token')).length, 300);
 });
 
 test('a fleet by label selector across namespaces, from the API', async () => {
