@@ -23,12 +23,12 @@ import {
   alreadyExists,
   ApiFailure,
   badRequest,
-  conflict,
   invalid,
   methodNotAllowed,
   namespaceNotFound,
   notFound,
   pathNotFound,
+  preconditionFailed,
   qualifiedKind,
   staleResourceVersion,
   statusFor,
@@ -63,8 +63,13 @@ export interface Fault {
   times?: number;
   status?: number;
   retryAfter?: number;
-  /** Close the connection without answering. */
+  /** Close the connection without answering, before the request is processed. */
   drop?: boolean;
+  /**
+   * Process the request (a write commits), then close the connection without answering: the client cannot tell
+   * this from `drop`, and a retry meets the committed result (409 AlreadyExists, 409 Conflict, 404).
+   */
+  dropAfterCommit?: boolean;
   latencyMs?: number;
 }
 
@@ -275,6 +280,11 @@ export class TestApiServer {
     }
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
+      if (fault?.dropAfterCommit) {
+        record.fault = 'drop after commit';
+        req.socket.destroy();
+        return;
+      }
       if (payload instanceof Raw) {
         res.writeHead(status, { 'Content-Type': payload.contentType, 'Content-Length': payload.body.length, ...headers });
         res.end(payload.body);
@@ -732,10 +742,10 @@ export class TestApiServer {
     if (!old) throw notFound(def, name!);
     const pre = options?.preconditions ?? {};
     if (pre.uid && pre.uid !== old.metadata.uid) {
-      throw conflict(def, name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw preconditionFailed(def, name!, 'UID', pre.uid, old.metadata.uid);
     }
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(def, name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      throw preconditionFailed(def, name!, 'ResourceVersion', pre.resourceVersion, old.metadata.resourceVersion);
     }
     const shown = this.present(def, version, old);
     if (!ctx.dryRun) {
