@@ -51,7 +51,7 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     const args = parsed.args;
     verbosity = args.verbose ?? 0;
     const log = createLogger(io.stderr, paint, verbosity);
-    session = new Session(args, io, log, paint, options);
+    session = new Session(args, io, log, paint, options, commandLine(plugin.name, argv));
     const result = await parsed.command.run(session.context, args);
     printResult(result, args, io);
     return result.exitCode ?? ExitCode.ok;
@@ -226,12 +226,14 @@ class Session {
     log: Logger,
     paint: Paint,
     options: ExecuteOptions,
+    commandLine: string,
   ) {
     const dryRun: DryRun = args.dryRun ?? 'none';
     const interactive = io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
     this.context = {
       log,
       dryRun,
+      commandLine,
       step: createStep(io.stderr, paint, interactive),
       now: options.now ?? (() => new Date()),
       env: io.env,
@@ -280,6 +282,12 @@ class Session {
     this.config ??= loadKubeconfig(this.args, this.kubeconfigEnv());
     return this.config;
   }
+}
+
+/** `kubectl vm <plugin> <argv…>`, each word quoted for a POSIX shell where it needs to be. */
+export function commandLine(plugin: string, argv: string[]): string {
+  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return ['kubectl', 'vm', plugin, ...argv].map(quote).join(' ');
 }
 
 function captureError(fn: () => unknown): Error {
