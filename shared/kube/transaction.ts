@@ -55,6 +55,8 @@ interface Entry {
   wrote?: KubeObject;
   /** What the API answered to that write, when an answer came. */
   after?: KubeObject;
+  /** Whether the last write (or delete) was answered with success: otherwise it may or may not have happened. */
+  done?: boolean;
 }
 
 const SERVER_FIELDS = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields', 'deletionTimestamp', 'selfLink'];
@@ -93,8 +95,10 @@ export class Transaction implements ObjectApi {
     const body = this.live ? { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [RUN_ANNOTATION]: this.runId } } } : obj;
     entry.wrote = body;
     entry.after = undefined;
+    entry.done = false;
     const created = await this.kube.create(body);
     entry.after = created;
+    entry.done = true;
     this.remember(created);
     return created;
   }
@@ -110,8 +114,10 @@ export class Transaction implements ObjectApi {
     const e = this.entries.get(key)!;
     e.wrote = obj;
     e.after = undefined;
+    e.done = false;
     const replaced = await this.kube.replace(obj);
     e.after = replaced;
+    e.done = true;
     this.remember(replaced);
     return replaced;
   }
@@ -123,7 +129,9 @@ export class Transaction implements ObjectApi {
     if (latest && entry.before && !this.isOurs(entry, latest)) entry.before = latest;
     entry.wrote = undefined;
     entry.after = undefined;
+    entry.done = false;
     const existed = await this.kube.delete(ref, preconditions);
+    entry.done = true;
     this.seen.delete(key);
     return existed;
   }
@@ -137,7 +145,8 @@ export class Transaction implements ObjectApi {
         const done = await this.undo(entry);
         if (done) this.options.log.note(`rolled back: ${done}`);
       } catch (err) {
-        left.push(`${describeRef(entry.ref)} ${entry.before ? 'was changed' : 'was created'} by this run and could not be put back (${(err as Error).message})${this.undoHint(entry)}`);
+        const message = (err as Error).message;
+        left.push(this.leftChanged(entry, message === (failure as Error)?.message ? 'the same error' : message));
       }
     }
     if (left.length === 0) return;
@@ -223,11 +232,20 @@ export class Transaction implements ObjectApi {
     }
   }
 
-  private undoHint(entry: Entry): string {
-    const { ref, before } = entry;
+  /**
+   * One line for an object that could not be put back: what this run did to it (or may have done, when the
+   * answer to its write was lost) and how to undo that by hand.
+   */
+  private leftChanged(entry: Entry, why: string): string {
+    const { ref, before, done } = entry;
+    const what = describeRef(ref);
     const where = `${kubectlResource(ref)} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`;
-    if (!before) return `; to undo: kubectl delete ${where}`;
-    return `; it was: ${JSON.stringify(restorable(before))}`;
+    if (!before) {
+      const did = done ? 'was created by this run' : `may have been created by this run (then it has the annotation ${RUN_ANNOTATION}=${this.runId})`;
+      return `${what} ${did}, and could not be deleted (${why}); to undo: kubectl delete ${where}`;
+    }
+    const did = `${done ? 'was' : 'may have been'} ${entry.wrote === undefined ? 'deleted' : 'changed'} by this run`;
+    return `${what} ${did}, and could not be put back (${why}); its version before this run: ${JSON.stringify(restorable(before))}`;
   }
 }
 

@@ -222,7 +222,46 @@ for (const c of CASES) {
   });
 }
 
+// When the API server goes away for good in the middle of a run, nothing can be put back. Then the error must
+// name every object left changed, and give the command that finishes the job; once the server is back, that
+// command, run as printed, must give the full result.
+const outages = { runs: 0, leftChanged: 0, finished: 0 };
+
+for (const c of CASES) {
+  test(`${c.name}: an outage from each write on; the error says what is left and how to finish`, async () => {
+    const base = await prepared(c);
+    await runInProcess(base, c.command, c.argv);
+    const sequence = base.requests.map((r) => ({ method: r.method, path: r.path }));
+    const full = snapshot(base, false);
+    await close(base);
+    for (let n = 1; n <= sequence.length; n++) {
+      if (!isWrite(sequence[n - 1]!)) continue;
+      const server = await prepared(c);
+      const before = snapshot(server, true);
+      server.inject({ nth: n, times: 100_000, status: 503 });
+      const r = await runInProcess(server, c.command, c.argv);
+      const left = differences(before, snapshot(server, true));
+      outages.runs++;
+      const where = `${c.name}: outage from request ${n}`;
+      assert.is.not(r.code, 0, where);
+      if (left.length) {
+        outages.leftChanged++;
+        for (const d of left) assert.ok(r.stderr.includes(d.split(':')[0]!), `${where}: the error names ${d}\n${r.stderr}`);
+        const rerun = /run the same command again: (.*)$/m.exec(r.stderr)?.[1];
+        assert.is(rerun, ['kubectl', 'vm', c.command, ...c.argv].join(' '), `${where}: the command that finishes the job\n${r.stderr}`);
+        server.clearFaults();
+        const again = await runInProcess(server, c.command, rerun!.split(' ').slice(3));
+        assert.is(again.code, 0, again.stderr);
+        assert.equal(differences(full, snapshot(server, false)), [], `${where}: the printed command finishes the job`);
+        outages.finished++;
+      }
+      await close(server);
+    }
+  });
+}
+
 test('totals', () => {
+  console.log(`  fault matrix: ${outages.runs} outages from a write on: ${outages.leftChanged} left objects changed, each named, with the command that finishes the job; ${outages.finished} finished by it`);
   const line = `${totals.injections} injections: ${totals.full} full results, ${totals.prior} prior states, ${totals.partial.length} partial states, ${totals.wrong.length} wrong endings`;
   console.log(`\n  fault matrix: ${line}`);
   assert.ok(totals.injections > 0);
