@@ -244,8 +244,10 @@ export class Transaction implements ObjectApi {
       const did = done ? 'was created by this run' : `may have been created by this run (then it has the annotation ${RUN_ANNOTATION}=${this.runId})`;
       return `${what} ${did}, and could not be deleted (${why}); to undo: kubectl delete ${where}`;
     }
-    const did = `${done ? 'was' : 'may have been'} ${entry.wrote === undefined ? 'deleted' : 'changed'} by this run`;
-    return `${what} ${did}, and could not be put back (${why}); its version before this run: ${JSON.stringify(restorable(before))}`;
+    const deleted = entry.wrote === undefined;
+    const did = `${done ? 'was' : 'may have been'} ${deleted ? 'deleted' : 'changed'} by this run`;
+    const json = JSON.stringify(restorable(before)).replace(/'/g, `'\\''`);
+    return `${what} ${did}, and could not be put back (${why}); to undo: echo '${json}' | kubectl ${deleted ? 'create' : 'replace'} -f -`;
   }
 }
 
