@@ -241,8 +241,10 @@ export class Transaction implements ObjectApi {
     const what = describeRef(ref);
     const where = `${kubectlResource(ref)} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`;
     if (!before) {
-      const did = done ? 'was created by this run' : `may have been created by this run (then it has the annotation ${RUN_ANNOTATION}=${this.runId})`;
-      return `${what} ${did}, and could not be deleted (${why}); to undo: kubectl delete ${where}`;
+      if (done) return `${what} was created by this run, and could not be deleted (${why}); to undo: kubectl delete ${where}`;
+      // Only this run's object carries its run id: the command checks that before it deletes anything.
+      const jsonpath = `{.metadata.annotations.${RUN_ANNOTATION.replace(/\./g, '\\.')}}`;
+      return `${what} may have been created by this run, and could not be checked (${why}); to undo: kubectl get ${where} --ignore-not-found -o jsonpath='${jsonpath}' | grep -qx ${this.runId} && kubectl delete ${where}`;
     }
     const deleted = entry.wrote === undefined;
     const did = `${done ? 'was' : 'may have been'} ${deleted ? 'deleted' : 'changed'} by this run`;

@@ -13,10 +13,13 @@
 //            good (persistent 503): the rollback must still undo write N, which it only saw as a 409 or a 404
 // Commands run in this process (test/helpers/inprocess.ts), with the real retry layer and a backoff of 0 ms.
 // The closing line gives the totals. Run it alone with: SKIP_BUILD=1 npm test fault-matrix
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestApiServer, type Fault } from '../apiserver/server.ts';
 import { forget, runInProcess, type PluginName } from '../helpers/inprocess.ts';
+import { run } from '../helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { clusterService, eastwestService, ingressGateway, namespace } from '../helpers/builders.ts';
 import { RUN_ANNOTATION } from '../../shared/kube/transaction.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
@@ -123,10 +126,17 @@ function snapshot(server: TestApiServer, ips: boolean): Map<string, string> {
         const ports = (copy.spec.ports ?? []).map((p: Obj) => (p.nodePort ? { ...p, nodePort: '<port>' } : p));
         copy.spec = { ...copy.spec, clusterIP: '<ip>', clusterIPs: ['<ip>'], ports };
       }
-      out.set(key, JSON.stringify(copy));
+      out.set(key, JSON.stringify(sorted(copy)));
     }
   }
   return out;
+}
+
+/** Map keys in order: the order of an object's keys carries no meaning (kubectl, for one, sorts them). */
+function sorted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sorted);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Obj)[k])]));
 }
 
 function differences(a: Map<string, string>, b: Map<string, string>): string[] {
@@ -190,10 +200,10 @@ for (const c of CASES) {
     const base = await prepared(c);
     const prior = snapshot(base, false);
     const ok = await runInProcess(base, c.command, c.argv);
-    assert.is(ok.code, 0, `the clean run succeeds: ${ok.stderr}`);
     const sequence = base.requests.map((r) => ({ method: r.method, path: r.path }));
     const full = snapshot(base, false);
     await close(base);
+    assert.is(ok.code, 0, `the clean run succeeds: ${ok.stderr}`);
     assert.ok(differences(prior, full).length > 0, 'the clean run changes something');
 
     for (let n = 1; n <= sequence.length; n++) {
@@ -225,7 +235,7 @@ for (const c of CASES) {
 // When the API server goes away for good in the middle of a run, nothing can be put back. Then the error must
 // name every object left changed, and give the command that finishes the job; once the server is back, that
 // command, run as printed, must give the full result.
-const outages = { runs: 0, leftChanged: 0, finished: 0 };
+const outages = { runs: 0, leftChanged: 0, undone: 0, finished: 0 };
 
 for (const c of CASES) {
   test(`${c.name}: an outage from each write on; the error says what is left and how to finish`, async () => {
@@ -237,31 +247,55 @@ for (const c of CASES) {
     for (let n = 1; n <= sequence.length; n++) {
       if (!isWrite(sequence[n - 1]!)) continue;
       const server = await prepared(c);
-      const before = snapshot(server, true);
-      server.inject({ nth: n, times: 100_000, status: 503 });
-      const r = await runInProcess(server, c.command, c.argv);
-      const left = differences(before, snapshot(server, true));
-      outages.runs++;
-      const where = `${c.name}: outage from request ${n}`;
-      assert.is.not(r.code, 0, where);
-      if (left.length) {
-        outages.leftChanged++;
-        for (const d of left) assert.ok(r.stderr.includes(d.split(':')[0]!), `${where}: the error names ${d}\n${r.stderr}`);
-        const rerun = /run the same command again: (.*)$/m.exec(r.stderr)?.[1];
-        assert.is(rerun, ['kubectl', 'vm', c.command, ...c.argv].join(' '), `${where}: the command that finishes the job\n${r.stderr}`);
-        server.clearFaults();
-        const again = await runInProcess(server, c.command, rerun!.split(' ').slice(3));
-        assert.is(again.code, 0, again.stderr);
-        assert.equal(differences(full, snapshot(server, false)), [], `${where}: the printed command finishes the job`);
-        outages.finished++;
+      try {
+        await outage(c, server, n, full);
+      } finally {
+        await close(server);
       }
-      await close(server);
     }
   });
 }
 
+/** One outage from request `n` on: what the error says, what its commands do. */
+async function outage(c: Case, server: TestApiServer, n: number, full: Map<string, string>): Promise<void> {
+  const before = snapshot(server, true);
+  server.inject({ nth: n, times: 100_000, status: 503 });
+  const r = await runInProcess(server, c.command, c.argv);
+  const left = differences(before, snapshot(server, true));
+  outages.runs++;
+  const where = `${c.name}: outage from request ${n}`;
+  assert.is.not(r.code, 0, where);
+  if (left.length) {
+    outages.leftChanged++;
+    for (const d of left) assert.ok(r.stderr.includes(d.split(':')[0]!), `${where}: the error names ${d}\n${r.stderr}`);
+    const rerun = /run the same command again: (.*)$/m.exec(r.stderr)?.[1];
+    assert.is(rerun, ['kubectl', 'vm', c.command, ...c.argv].join(' '), `${where}: the command that finishes the job\n${r.stderr}`);
+    server.clearFaults();
+    // Each "to undo:" command, run as printed with the real kubectl, brings back the prior state ...
+    const undo = [...r.stderr.matchAll(/; to undo: (.*)$/gm)].map((m) => m[1]!);
+    assert.ok(undo.length > 0, `${where}: undo commands`);
+    const kubeconfig = server.writeKubeconfig(path.join(tempDir(), 'config'));
+    for (const command of undo) {
+      const u = await run('bash', ['-c', command], { env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, HOME: path.dirname(kubeconfig) } });
+      // Where the run only may have written (its answer was lost), "nothing to undo" is a quiet grep miss or
+      // an AlreadyExists from the create.
+      const nothingToDo = u.code === 1 && (u.stderr === '' || /AlreadyExists/.test(u.stderr));
+      assert.ok(u.code === 0 || nothingToDo, `${where}: ${command}\n${u.stderr}`);
+    }
+    const undone = snapshot(server, true);
+  const still = differences(before, undone);
+  assert.equal(still, [], `${where}: the undo commands restore the prior state\n${still.map((d) => `${before.get(d.split(':')[0]!)}\n${undone.get(d.split(':')[0]!)}`).join('\n')}`);
+    outages.undone++;
+    // ... and the command that finishes the job, run then, gives the full result.
+    const again = await runInProcess(server, c.command, rerun!.split(' ').slice(3));
+    assert.is(again.code, 0, again.stderr);
+    assert.equal(differences(full, snapshot(server, false)), [], `${where}: the printed command finishes the job`);
+    outages.finished++;
+  }
+}
+
 test('totals', () => {
-  console.log(`  fault matrix: ${outages.runs} outages from a write on: ${outages.leftChanged} left objects changed, each named, with the command that finishes the job; ${outages.finished} finished by it`);
+  console.log(`  fault matrix: ${outages.runs} outages from a write on: ${outages.leftChanged} left objects changed, each named, with the commands that undo it (${outages.undone} undone by them) and the command that finishes the job (${outages.finished} finished by it)`);
   const line = `${totals.injections} injections: ${totals.full} full results, ${totals.prior} prior states, ${totals.partial.length} partial states, ${totals.wrong.length} wrong endings`;
   console.log(`\n  fault matrix: ${line}`);
   assert.ok(totals.injections > 0);
