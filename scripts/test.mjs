@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: builds dist/ (the e2e tests run the real executables), runs every test/**/*.test.ts with uvu under
-// tsx, and ends with one line "N passed, N failed[, N skipped]". UPDATE_GOLDEN=1 rewrites golden files;
-// SKIP_BUILD=1 reuses dist/; a first argument filters test files by a regular expression.
+// tsx, and ends with one line "N passed, N failed, N skipped". UPDATE_GOLDEN=1 rewrites golden files;
+// SKIP_BUILD=1 reuses dist/; a first argument filters test files by a regular expression; KUBECTL_VM_TEST_DIR
+// runs the tests of another directory (the runner's own test uses it).
+// A suite that cannot run here (test/helpers/skip.ts) prints "SKIP <suite>: <n> tests, <reason>": those lines are
+// repeated above the closing line, and with CI=true any skipped test fails the run.
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +15,7 @@ const filter = process.argv[2];
 if (process.env.SKIP_BUILD !== '1') {
   const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) {
-    console.log('0 passed, 1 failed');
+    console.log('0 passed, 1 failed, 0 skipped');
     process.exit(build.status ?? 1);
   }
 }
@@ -20,7 +23,8 @@ if (process.env.SKIP_BUILD !== '1') {
 const env = { ...process.env, NO_COLOR: '1', TZ: 'UTC' };
 delete env.FORCE_COLOR;
 const pattern = filter ? `(?:${filter}).*\\.test\\.ts$` : '\\.test\\.ts$';
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), 'test', pattern, '--no-color'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+const dir = process.env.KUBECTL_VM_TEST_DIR ?? 'test';
+const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'node_modules/uvu/bin.js'), dir, pattern, '--no-color'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (d) => {
   out += d.toString();
@@ -31,11 +35,15 @@ child.on('close', (code) => {
   const total = num('Total');
   const passed = num('Passed');
   const skipped = num('Skipped');
-  if (Number.isNaN(total) || Number.isNaN(passed)) {
-    console.log(`\n0 passed, 1 failed`);
+  if (Number.isNaN(total) || Number.isNaN(passed) || Number.isNaN(skipped)) {
+    console.log(`\n0 passed, 1 failed, 0 skipped`);
     process.exit(code || 1);
   }
   const failed = total - passed;
-  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(code || (failed > 0 ? 1 : 0));
+  const reasons = [...out.matchAll(/^SKIP (.+)$/gm)].map((m) => m[1]);
+  if (reasons.length) console.log(`\nskipped:\n${reasons.map((r) => `  ${r}`).join('\n')}`);
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  if (ci && skipped > 0) console.log(`\nerror: ${skipped} tests were skipped, and CI=true allows none`);
+  console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(code || (failed > 0 || (ci && skipped > 0) ? 1 : 0));
 });

@@ -5,8 +5,8 @@
 import { checkNamespace } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
-import { ConflictError, DataError, UsageError } from '../../shared/errors.ts';
-import { buildCaCertsSecret, CA_FILES, CACERTS_SECRET, checkCaFiles, redactSecret, SAMPLE_CERT_WARNING, type CaInputs } from '../../shared/istio/ca-certs.ts';
+import { ConflictError, UsageError } from '../../shared/errors.ts';
+import { buildCaCertsSecret, CA_FILES, CACERTS_SECRET, checkCaFiles, describeSamples, redactSecret, SAMPLE_CERT_WARNING, type CaInputs } from '../../shared/istio/ca-certs.ts';
 import { DEFAULT_ISTIO_NAMESPACE } from '../../shared/istio/revision.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { isAlreadyExists } from '../../shared/kube/errors.ts';
@@ -32,17 +32,9 @@ export async function run(ctx: PluginContext, args: CaCertsCreateArgs): Promise<
     const source = args[FLAG[f]] as string;
     return [f, { source, text: ctx.readFile(source) }];
   })) as CaInputs;
-  const checked = checkCaFiles(inputs, ctx.now());
-  if (checked.samples.length) {
-    const list = checked.samples.map((s) => `--${s.file.replace('.pem', '')} ${inputs[s.file].source} is Istio's ${s.sample}`).join('; ');
-    if (!args.allowSampleCerts) {
-      throw new DataError(`refusing Istio's published sample certificates: ${list}`, {
-        details: [SAMPLE_CERT_WARNING],
-        hint: `make a CA of your own (Istio's "Plug in CA Certificates" task shows how), or add --allow-sample-certs on a test cluster`,
-      });
-    }
-    ctx.log.warn(`${list}: ${SAMPLE_CERT_WARNING}`);
-  }
+  // Refuses Istio's samples (any one file, or a CA signed by them) unless --allow-sample-certs.
+  const checked = checkCaFiles(inputs, ctx.now(), { allowSamples: args.allowSampleCerts === true });
+  if (checked.samples.length) ctx.log.warn(`${describeSamples(checked.samples, inputs)}: ${SAMPLE_CERT_WARNING}`);
 
   const namespace = checkNamespace(args.istioNamespace ?? args.namespace ?? DEFAULT_ISTIO_NAMESPACE);
   const desired = buildCaCertsSecret(namespace, inputs) as Secret;

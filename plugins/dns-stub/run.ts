@@ -29,7 +29,11 @@ export const ISTIOCOREDNS_HINT =
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 type Deployment = KubeObject & { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } };
 
-type Dns = { kind: 'coredns'; plugin: StubPlugin; version: string } | { kind: 'kube-dns' };
+/** `assumed`: no CoreDNS Deployment to read the version from, only its Corefile (see detectDns). */
+type Dns = { kind: 'coredns'; plugin: StubPlugin; version: string; assumed?: boolean } | { kind: 'kube-dns' };
+
+/** The CoreDNS assumed when only its Corefile is there: any current one (1.4 and later have forward, none has proxy since 1.6). */
+const CURRENT_COREDNS = [1, 4, 0];
 
 export async function run(ctx: PluginContext, args: DnsStubArgs): Promise<Result> {
   const istioNamespace = checkNamespace(args.istioNamespace);
@@ -53,7 +57,12 @@ export async function run(ctx: PluginContext, args: DnsStubArgs): Promise<Result
   });
 
   if (dns.kind === 'coredns') {
-    ctx.log.note(`CoreDNS ${dns.version}: .global is sent to istiocoredns (${clusterIp}) with "${dns.plugin}"`);
+    if (dns.assumed) {
+      ctx.log.note(
+        `there is no deployment ${KUBE_SYSTEM}/coredns to read CoreDNS's version from, but configmap ${KUBE_SYSTEM}/coredns has a Corefile: ` +
+          `assuming a current CoreDNS (1.4 or later), so .global is sent to istiocoredns (${clusterIp}) with "forward"; for an older CoreDNS (with "proxy") give --coredns-version`,
+      );
+    } else ctx.log.note(`CoreDNS ${dns.version}: .global is sent to istiocoredns (${clusterIp}) with "${dns.plugin}"`);
     if (result.outcome !== 'unchanged' && !hasReload(result.object.data?.Corefile ?? '')) {
       ctx.log.warn('the Corefile has no "reload" plugin, so CoreDNS will not see the change by itself: kubectl -n kube-system rollout restart deployment coredns');
     }
@@ -73,7 +82,12 @@ async function istiocorednsAddress(kube: KubeClient, namespace: string): Promise
   return ip;
 }
 
-/** CoreDNS if kube-system has a coredns Deployment (its image tag gives the version), else kube-dns. */
+/**
+ * CoreDNS if kube-system has a coredns Deployment (its image tag gives the version), else kube-dns if it has a
+ * kube-dns Deployment, else CoreDNS if the ConfigMap kube-system/coredns has a Corefile (a DNS managed outside the
+ * cluster's Deployments, or a control plane without them): then a current CoreDNS is assumed, unless
+ * --coredns-version says otherwise.
+ */
 async function detectDns(kube: KubeClient, forcedVersion: number[] | undefined): Promise<Dns> {
   const coredns = await kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'coredns', namespace: KUBE_SYSTEM });
   if (coredns) {
@@ -89,7 +103,12 @@ async function detectDns(kube: KubeClient, forcedVersion: number[] | undefined):
   }
   const kubeDns = await kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'kube-dns', namespace: KUBE_SYSTEM });
   if (kubeDns) return { kind: 'kube-dns' };
-  throw new CliError(`found neither deployment ${KUBE_SYSTEM}/coredns nor ${KUBE_SYSTEM}/kube-dns, so the cluster's DNS server is unknown`, ExitCode.general, {
+  const corefile = await kube.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', name: 'coredns', namespace: KUBE_SYSTEM });
+  if (corefile?.data?.Corefile !== undefined) {
+    const version = forcedVersion ?? CURRENT_COREDNS;
+    return { kind: 'coredns', plugin: stubPluginFor(version), version: version.join('.'), assumed: !forcedVersion };
+  }
+  throw new CliError(`found neither deployment ${KUBE_SYSTEM}/coredns nor ${KUBE_SYSTEM}/kube-dns, nor a Corefile in configmap ${KUBE_SYSTEM}/coredns, so the cluster's DNS server is unknown`, ExitCode.general, {
     hint: "stub .global by hand as your provider documents it (seed 000, \"Setup DNS\"): it must send .global to istiocoredns's cluster IP",
   });
 }

@@ -37,7 +37,7 @@ export const eastwestGateway = defineCommand<EastwestGatewayArgs>({
       ['Install the east-west gateway of a single-network mesh', 'kubectl vm eastwest-gateway --single-cluster | istioctl install -y -f -'],
       ['On network1 of a multi-network mesh, labelling istio-system as the docs require', 'kubectl vm eastwest-gateway --network network1 --label-namespace | istioctl install -y -f -'],
       ['For a revisioned control plane', 'kubectl vm eastwest-gateway --single-cluster --revision canary | istioctl install -y -f -'],
-      ['Ambient: a Gateway API Gateway', 'kubectl vm eastwest-gateway --ambient --network network1 | kubectl apply -f -'],
+      ['Ambient: a Gateway API Gateway, to kubectl apply -f once the Gateway API CRDs are installed', 'kubectl vm eastwest-gateway --ambient --network network1 > eastwest-gateway.yaml'],
     ]) as unknown as Argv<EastwestGatewayArgs>;
   },
   run,

@@ -398,7 +398,7 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
   });
   for (const x of outcomes) {
     if (!x.error) continue;
-    ctx.log.info(`error: ${x.id}: ${x.error.message}`);
+    ctx.log.info(`error: ${x.id}: ${withoutId(x.error.message, x.id)}`);
     for (const d of x.error.details) ctx.log.info(`  ${d}`);
     if (x.error.hint) ctx.log.info(`hint: ${x.error.hint}`);
   }
@@ -407,9 +407,12 @@ async function deliver({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promis
   return { summary: resultTable(outcomes), exitCode: failed ? ExitCode.general : ExitCode.ok };
 }
 
+/** A VM's error without the VM's name in front, where the table or the line already names it. */
+const withoutId = (message: string, id: string) => (message.startsWith(`${id}: `) ? message.slice(id.length + 2) : message);
+
 /** VM, ADDRESS, RESULT and TIME, as kubectl prints its tables. */
 function resultTable(rows: Outcome[]): string[] {
-  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.id, r.address, r.error ? `failed: ${r.error.message.replace(`${r.id}: `, '')}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
+  const cells = [['VM', 'ADDRESS', 'RESULT', 'TIME'], ...rows.map((r) => [r.id, r.address, r.error ? `failed: ${withoutId(r.error.message, r.id)}` : r.result, `${(r.ms / 1000).toFixed(1)}s`])];
   const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
   return cells.map((c) => c.map((v, i) => (i < 3 ? v.padEnd(widths[i]! + 3) : v)).join(''));
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
-import { ConflictError } from '../errors.ts';
+import { CliError, ConflictError, ExitCode } from '../errors.ts';
 
 export interface FileToWrite {
   name: string;
@@ -11,8 +11,24 @@ export interface FileToWrite {
   mode: number;
 }
 
+/** A file system error (ENOTDIR, EACCES, ENOSPC…) as the user's error, naming what could not be written. */
+function cannotWrite(target: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof CliError || typeof e?.code !== 'string') return err;
+  const at = e.path && path.resolve(e.path) !== path.resolve(target) ? ` at ${e.path}` : '';
+  return new CliError(`cannot write ${target}: ${e.code}${at}`, ExitCode.general, { hint: 'check that the place exists, is a directory and is writable, or choose another', cause: err });
+}
+
 /** Writes one file atomically: a temp file in the same directory, then rename. */
 export function writeFileAtomic(file: string, content: string | Buffer, mode: number): void {
+  try {
+    writeFileAtomicUnchecked(file, content, mode);
+  } catch (err) {
+    throw cannotWrite(file, err);
+  }
+}
+
+function writeFileAtomicUnchecked(file: string, content: string | Buffer, mode: number): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const temp = tmp.tmpNameSync({ tmpdir: dir, prefix: `.${path.basename(file)}.`, postfix: '.tmp' });
@@ -32,6 +48,14 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
  * into `dir` (files of `dir` that are not in the set stay). Nothing of `dir` changes if writing fails.
  */
 export function writeDirectory(dir: string, files: FileToWrite[]): void {
+  try {
+    writeDirectoryUnchecked(dir, files);
+  } catch (err) {
+    throw cannotWrite(dir, err);
+  }
+}
+
+function writeDirectoryUnchecked(dir: string, files: FileToWrite[]): void {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
   const staging = tmp.dirSync({ tmpdir: parent, prefix: `.${path.basename(dir)}.`, mode: 0o700 }).name;

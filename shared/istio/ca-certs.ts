@@ -2,7 +2,7 @@
 // the cluster: each parses as PEM, the CA certificate is a CA and matches its key, and the chain leads from it to
 // one of the roots. Istio's published sample certificates are recognised by the SHA-256 fingerprint of their DER.
 // Pure: node:crypto only; the clock is a parameter.
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { DataError } from '../errors.ts';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from '../kube/objects.ts';
 
@@ -24,6 +24,19 @@ export const SAMPLE_CERT_FINGERPRINTS: Readonly<Record<string, string>> = {
   '67:7F:BF:66:15:31:AB:42:1E:73:BF:E7:B2:EB:DB:7E:C5:50:91:74:E3:DF:CD:39:D2:4B:85:2E:2D:46:D4:6C': 'samples/certs/ca-cert-alt-2.pem',
 };
 
+/**
+ * SHA-256 of the public key (SubjectPublicKeyInfo, DER) of every key in Istio's samples/certs/: a private key given
+ * as --ca-key, or a certificate re-issued for one of these keys, is as public as the samples themselves.
+ */
+export const SAMPLE_KEY_FINGERPRINTS: Readonly<Record<string, string>> = {
+  '42d8cfd1102e06e3f2579e68f9db4f787ec9cbcd1f19f1bae7934cee918c2fef': 'samples/certs/ca-key.pem',
+  '88e809261b157f0db238901c0033e6bfeba79793c20ab8af41963cdd41ce6600': 'samples/certs/ca-key-alt.pem',
+  '02f9ef016e164f12013c7e8d1f19b4ebd85738ef9cbee079a077bfd9166794cf': 'samples/certs/ca-key-alt-2.pem',
+  '7c5f2208b98507d0d6f1fda0a6609e93fbb7fb434d39ed78b71e305e23d7a46d': 'the key of samples/certs/ca-cert-alt-2.pem',
+  'f0592d4d660052580d0c0bfe09f9a4d795ad8ab7c2fa86c33276fbb352145ee5': 'the key of samples/certs/root-cert.pem',
+  '42d0f6531c3afb84b72f12f458fa35dc74402771fed9b27ad48a665474dde501': 'the key of samples/certs/root-cert-alt.pem',
+};
+
 /** The seeds' warning about the samples, said whenever they are used anyway. */
 export const SAMPLE_CERT_WARNING =
   'the root and intermediate certificates from Istio\'s samples directory are widely distributed and known: do not use them in production, or your clusters are open to compromise';
@@ -40,8 +53,16 @@ export interface CheckedCa {
   caCert: X509Certificate;
   roots: X509Certificate[];
   chain: X509Certificate[];
-  /** Files that are (or contain) one of Istio's sample certificates, with the sample they are. */
-  samples: { file: CaFile; sample: string }[];
+  /** Files that are, contain, or are signed by one of Istio's sample certificates or keys. */
+  samples: SampleFinding[];
+}
+
+export interface SampleFinding {
+  file: CaFile;
+  /** The sample, as named in Istio's samples/certs/. */
+  sample: string;
+  /** How the file relates to it, for messages: "is Istio's samples/certs/ca-cert.pem". */
+  what: string;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
@@ -80,16 +101,62 @@ function privateKey(input: CaFileInput): KeyObject {
 const name = (c: X509Certificate) => c.subject.split('\n').filter(Boolean).join(', ');
 const issuedBy = (child: X509Certificate, parent: X509Certificate) => child.checkIssued(parent) && child.verify(parent.publicKey);
 
+const spkiFingerprint = (k: KeyObject) => createHash('sha256').update(k.export({ type: 'spki', format: 'der' })).digest('hex');
+
+/** The sample a certificate is, or whose key it carries. */
+function sampleCert(c: X509Certificate): { sample: string; what: string } | undefined {
+  const cert = SAMPLE_CERT_FINGERPRINTS[c.fingerprint256];
+  if (cert) return { sample: cert, what: `Istio's ${cert}` };
+  const key = SAMPLE_KEY_FINGERPRINTS[spkiFingerprint(c.publicKey)];
+  if (key) return { sample: key, what: `a certificate for Istio's sample key (${key})` };
+  return undefined;
+}
+
 /**
- * Parses and checks the four files. Throws a DataError naming the file and what is wrong with it; sample
- * certificates are reported, not refused (the caller decides).
+ * Each file checked on its own, so that one sample file in an otherwise private set is named as such: a
+ * certificate that is a sample or carries a sample key, the sample key itself, and a CA certificate signed by a
+ * sample certificate given in the root or the chain.
  */
-export function checkCaFiles(inputs: CaInputs, now: Date): CheckedCa {
+export function findSamples(caCert: X509Certificate, key: KeyObject, roots: X509Certificate[], chain: X509Certificate[]): SampleFinding[] {
+  const found: SampleFinding[] = [];
+  const ca = sampleCert(caCert);
+  if (ca) found.push({ file: 'ca-cert.pem', sample: ca.sample, what: `is ${ca.what}` });
+  const keySample = SAMPLE_KEY_FINGERPRINTS[spkiFingerprint(createPublicKey(key))];
+  if (keySample) found.push({ file: 'ca-key.pem', sample: keySample, what: `is Istio's ${keySample}` });
+  for (const [file, certs] of [['root-cert.pem', roots], ['cert-chain.pem', chain]] as const) {
+    const hit = certs.map((c, i) => ({ i, s: sampleCert(c) })).find((h) => h.s);
+    if (hit) found.push({ file, sample: hit.s!.sample, what: certs.length === 1 ? `is ${hit.s!.what}` : `holds ${hit.s!.what} (certificate ${hit.i + 1})` });
+  }
+  if (!ca) {
+    const signer = [...roots, ...chain].find((c) => sampleCert(c) && issuedBy(caCert, c));
+    if (signer) found.push({ file: 'ca-cert.pem', sample: sampleCert(signer)!.sample, what: `is signed by ${sampleCert(signer)!.what}` });
+  }
+  return found;
+}
+
+/** "--ca-cert ca-cert.pem is Istio's samples/certs/ca-cert.pem; …", for the refusal and the warning. */
+export function describeSamples(samples: SampleFinding[], inputs: CaInputs): string {
+  return samples.map((s) => `--${s.file.replace('.pem', '')} ${inputs[s.file].source} ${s.what}`).join('; ');
+}
+
+/**
+ * Parses and checks the four files. Throws a DataError naming the file and what is wrong with it. Istio's sample
+ * certificates and keys are looked for right after parsing, before the files are checked against each other: they
+ * are refused unless allowSamples, and reported in `samples` either way.
+ */
+export function checkCaFiles(inputs: CaInputs, now: Date, options: { allowSamples: boolean }): CheckedCa {
   const [caCert, ...extra] = certificates('ca-cert.pem', inputs['ca-cert.pem']);
   if (extra.length) throw new DataError(`--ca-cert ${inputs['ca-cert.pem'].source} holds ${extra.length + 1} certificates; it must hold only the CA certificate`, { hint: 'put the certificates above it into --cert-chain' });
   const key = privateKey(inputs['ca-key.pem']);
   const roots = certificates('root-cert.pem', inputs['root-cert.pem']);
   const chain = certificates('cert-chain.pem', inputs['cert-chain.pem']);
+  const samples = findSamples(caCert!, key, roots, chain);
+  if (samples.length && !options.allowSamples) {
+    throw new DataError(`refusing Istio's published sample certificates: ${describeSamples(samples, inputs)}`, {
+      details: [SAMPLE_CERT_WARNING],
+      hint: `make a CA of your own (Istio's "Plug in CA Certificates" task shows how), or add --allow-sample-certs on a test cluster`,
+    });
+  }
 
   if (!caCert!.ca) throw new DataError(`--ca-cert ${inputs['ca-cert.pem'].source} (${name(caCert!)}) is not a CA certificate (basicConstraints CA:TRUE is missing)`, { hint: 'istiod signs workload certificates with it: give an intermediate CA certificate' });
   if (!caCert!.checkPrivateKey(key)) {
@@ -119,11 +186,6 @@ export function checkCaFiles(inputs: CaInputs, now: Date): CheckedCa {
     });
   }
 
-  const samples: CheckedCa['samples'] = [];
-  for (const [file, certs] of [['ca-cert.pem', [caCert!]], ['root-cert.pem', roots], ['cert-chain.pem', chain]] as const) {
-    const hit = certs.map((c) => SAMPLE_CERT_FINGERPRINTS[c.fingerprint256]).find(Boolean);
-    if (hit) samples.push({ file, sample: hit });
-  }
   return { caCert: caCert!, roots, chain, samples };
 }
 

@@ -152,6 +152,11 @@ export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string
     env.ISTIO_SVC_IP = input.externalIp;
     env.REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION = 'true';
   }
+  return renderEnvFile(env);
+}
+
+/** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does. */
+export function renderEnvFile(env: Readonly<Record<string, string>>): string {
   return Object.keys(env)
     .sort(byteOrder)
     .map((k) => `${k}=${shellQuote(env[k]!)}\n`)

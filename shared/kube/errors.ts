@@ -88,6 +88,11 @@ export function apiError(status: KubeStatus, req: RequestDescription, attempts =
       return new ApiError(`the API server at ${req.server} rejected the credentials of context "${req.context}": ${message}`, ExitCode.forbidden, status, {
         hint: 'log in again or refresh the credentials in your kubeconfig; "kubectl auth whoami" shows who you are',
       });
+    case code === 403 && (status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating'):
+      // Not RBAC: the NamespaceLifecycle admission plugin refuses new objects while a namespace is being deleted.
+      return new ApiError(message, ExitCode.general, status, {
+        hint: `namespace ${req.namespace} is being deleted; once "kubectl get namespace ${req.namespace}" says NotFound, create it again and re-run (if it stays Terminating, a finalizer is holding it)`,
+      });
     case code === 403:
       return new ApiError(message, ExitCode.forbidden, status, {
         hint: `ask a cluster admin for "${req.verb}" on ${req.resource}${req.namespace ? ` in namespace "${req.namespace}"` : ''}; check with "kubectl auth can-i ${req.verb} ${req.resource}${inNs}"`,

@@ -190,6 +190,8 @@ function validateEndpointSlice(slice: Obj): FieldError[] {
 function validateEndpoints(ep: Obj): FieldError[] {
   const errors: FieldError[] = [];
   (ep.subsets ?? []).forEach((s: Obj, i: number) => {
+    // A subset needs addresses; ports it may leave out, for a headless Service (kube-api fixtures 40–42).
+    if (!s.addresses?.length && !s.notReadyAddresses?.length) errors.push(required(`subsets[${i}]`, 'must specify `addresses` or `notReadyAddresses`'));
     for (const key of ['addresses', 'notReadyAddresses']) {
       (s[key] ?? []).forEach((a: Obj, j: number) => {
         if (!net.isIP(String(a.ip ?? ''))) errors.push(invalid(`subsets[${i}].${key}[${j}].ip`, a.ip ?? '', 'must be a valid IP address'));
@@ -252,7 +254,8 @@ export function applyDefaults(obj: Obj): void {
 export function prepareForCreate(obj: Obj): void {
   if (obj.kind === 'Namespace') {
     obj.spec = { finalizers: ['kubernetes'], ...(obj.spec ?? {}) };
-    obj.status = { phase: 'Active' };
+    // A seed may hold a namespace stuck in Terminating (a finalizer that never finishes); a create never does.
+    obj.status = { phase: obj.metadata.deletionTimestamp ? 'Terminating' : 'Active' };
   }
 }
 

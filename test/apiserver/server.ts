@@ -26,6 +26,7 @@ import {
   invalid,
   methodNotAllowed,
   namespaceNotFound,
+  namespaceTerminating,
   notFound,
   pathNotFound,
   preconditionFailed,
@@ -80,6 +81,11 @@ export interface TestApiServerOptions extends RegistryOptions {
   token?: string | null;
   now?: () => Date;
   port?: number;
+  /**
+   * How long a deleted namespace stays Terminating before its contents and then the namespace are gone, as the
+   * namespace controller empties it (a real one took 5.7 s for a near-empty namespace: kube-api fixtures 35–39).
+   */
+  namespaceFinalizeMs?: number;
 }
 
 const KUBE_VERSION = { major: '1', minor: '26', gitVersion: 'v1.26.1', gitCommit: 'kubectl-vm-test-apiserver', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.19.5', compiler: 'gc', platform: 'linux/amd64' };
@@ -103,6 +109,8 @@ interface ArmedFault extends Fault {
 export class TestApiServer {
   readonly registry: Registry;
   readonly requests: RecordedRequest[] = [];
+  /** Cluster IPs this server chose (not those a seed or a request asked for), for scrubbing transcripts. */
+  readonly allocatedClusterIPs: string[] = [];
   readonly token: string | null;
   url = '';
   private readonly server: https.Server;
@@ -111,11 +119,14 @@ export class TestApiServer {
   private readonly faults: ArmedFault[] = [];
   private revision = 1000;
   private readonly now: () => Date;
+  private readonly namespaceFinalizeMs: number;
+  private readonly finalizers = new Set<NodeJS.Timeout>();
 
   private constructor(options: TestApiServerOptions) {
     this.registry = new Registry(options);
     this.token = options.token === undefined ? DEFAULT_TOKEN : options.token;
     this.now = options.now ?? (() => new Date());
+    this.namespaceFinalizeMs = options.namespaceFinalizeMs ?? 300;
     // HTTPS, as real clusters are (kubectl sends no credentials over plain HTTP). A client may authenticate with
     // the bearer token or with a client certificate signed by the test CA.
     this.server = https.createServer({ key: tlsFile('server.key'), cert: tlsFile('server.crt'), ca: tlsFile('ca.crt'), requestCert: true, rejectUnauthorized: false }, (req, res) => void this.handle(req, res));
@@ -136,6 +147,8 @@ export class TestApiServer {
   }
 
   async close(): Promise<void> {
+    for (const t of this.finalizers) clearTimeout(t);
+    this.finalizers.clear();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -211,7 +224,7 @@ export class TestApiServer {
     const obj = structuredClone(input);
     const [group, version] = splitApiVersion(obj.apiVersion);
     const def = this.registry.byKind(group, obj.kind);
-    if (!def) throw new Error(`the test API server does not serve ${obj.kind} in ${obj.apiVersion}`);
+    if (!def || !def.versions.includes(version!)) throw new Error(`the test API server does not serve ${obj.kind} in ${obj.apiVersion}`);
     if (def.namespaced) {
       obj.metadata.namespace ??= 'default';
       if (!this.store.has(keyOf(this.registry.byKind('', 'Namespace')!, undefined, obj.metadata.namespace))) {
@@ -220,6 +233,14 @@ export class TestApiServer {
     }
     const status = obj.status;
     applyDefaults(obj);
+    // A seed is validated as a real write would be: a test cannot start from an object no cluster would hold.
+    try {
+      const target = { def, version: version!, namespace: obj.metadata.namespace, name: obj.metadata.name };
+      this.admit({ target, dryRun: false, manager: 'kubectl-vm-test-seed', validation: 'Strict', warnings: [], query: new URLSearchParams() }, obj);
+    } catch (err) {
+      if (err instanceof ApiFailure) throw new Error(`seed ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}: a real API server would refuse it: ${err.body.message}`);
+      throw err;
+    }
     if (status !== undefined && obj.kind !== 'Namespace') obj.status = status;
     this.finishCreate(def, version, obj, 'kubectl-vm-test-seed', false);
     this.afterCreate(def, obj, false);
@@ -456,7 +477,13 @@ export class TestApiServer {
     const { def, version, namespace } = ctx.target;
     const expected = def.group ? `${def.group}/${version}` : version;
     if (!isObject(obj) || !obj.kind) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj)}'`);
-    if (obj.kind !== def.kind || (obj.apiVersion && splitApiVersion(obj.apiVersion)[0] !== def.group)) {
+    // Group and version both count (kube-api fixtures 43–46): a built-in kind is decoded by the scheme, which
+    // knows no other version of it; a custom resource must name the version of the URL.
+    if (obj.apiVersion && obj.apiVersion !== expected && obj.kind === def.kind && !def.crd) {
+      const [, bodyVersion] = splitApiVersion(obj.apiVersion);
+      throw badRequest(`${def.kind} in version "${bodyVersion}" cannot be handled as a ${def.kind}: no kind "${def.kind}" is registered for version "${obj.apiVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`);
+    }
+    if (obj.kind !== def.kind || (obj.apiVersion && obj.apiVersion !== expected)) {
       throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
     }
     obj.apiVersion = expected;
@@ -507,12 +534,20 @@ export class TestApiServer {
     applyDefaults(obj);
     // The NamespaceLifecycle admission plugin runs before validation: a missing namespace is a 404 even for an
     // invalid object (e.g. a clusterIP out of range).
-    if (def.namespaced && !this.store.has(keyOf(this.registry.byKind('', 'Namespace')!, undefined, namespace!))) throw namespaceNotFound(namespace!);
+    this.admitNamespace(def, namespace, obj.metadata.name);
     this.admit(ctx, obj);
     if (this.store.has(keyOf(def, namespace, obj.metadata.name))) throw alreadyExists(def, obj.metadata.name);
     this.finishCreate(def, version, obj, ctx.manager, ctx.dryRun);
     this.afterCreate(def, obj, ctx.dryRun);
     return [201, this.present(def, version, obj)];
+  }
+
+  /** NamespaceLifecycle admission: nothing is created in a namespace that is missing (404) or Terminating (403). */
+  private admitNamespace(def: KindDef, namespace: string | undefined, name: string): void {
+    if (!def.namespaced) return;
+    const ns = this.store.get(keyOf(this.registry.byKind('', 'Namespace')!, undefined, namespace!));
+    if (!ns) throw namespaceNotFound(namespace!);
+    if (ns.metadata.deletionTimestamp) throw namespaceTerminating(def, name, namespace!);
   }
 
   private finishCreate(def: KindDef, version: string, obj: Obj, manager: string, dryRun: boolean): void {
@@ -561,6 +596,7 @@ export class TestApiServer {
         do ip = `${SERVICE_CIDR.base[0]}.${SERVICE_CIDR.base[1]}.${1 + crypto.randomInt(254)}.${1 + crypto.randomInt(254)}`;
         while (used.has(ip));
         spec.clusterIP = ip;
+        this.allocatedClusterIPs.push(ip);
       }
       spec.clusterIPs ??= [spec.clusterIP];
       if (spec.clusterIP !== 'None') {
@@ -646,7 +682,7 @@ export class TestApiServer {
     const appliedSet = fieldSet(applied, listTypes);
     const old = this.store.get(keyOf(def, namespace, name!));
     if (!old) {
-      if (def.namespaced && !this.store.has(keyOf(this.registry.byKind('', 'Namespace')!, undefined, namespace!))) throw namespaceNotFound(namespace!);
+      this.admitNamespace(def, namespace, name!);
       const obj = structuredClone(applied);
       applyDefaults(obj);
       this.admit(ctx, obj);
@@ -747,19 +783,35 @@ export class TestApiServer {
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
       throw preconditionFailed(def, name!, 'ResourceVersion', pre.resourceVersion, old.metadata.resourceVersion);
     }
+    if (def.kind === 'Namespace') return [200, this.present(def, version, this.terminate(old, ctx.dryRun))];
     const shown = this.present(def, version, old);
-    if (!ctx.dryRun) {
-      this.store.delete(keyOf(def, namespace, name!));
-      if (def.kind === 'Namespace') {
-        for (const key of [...this.store.keys()]) if (this.store.get(key)!.metadata.namespace === name) this.store.delete(key);
-      }
-    }
-    if (def.kind === 'Namespace') {
-      shown.metadata.deletionTimestamp = this.timestamp();
-      shown.status = { phase: 'Terminating' };
-    }
+    if (!ctx.dryRun) this.store.delete(keyOf(def, namespace, name!));
     if (def.crd) return [200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: def.group, kind: def.plural, uid: old.metadata.uid } }];
     return [200, shown];
+  }
+
+  /**
+   * A namespace delete, as kube-apiserver and the namespace controller do it: the namespace turns Terminating at
+   * once (deletionTimestamp, phase), refuses new content, and only after namespaceFinalizeMs are its contents and
+   * then the namespace itself gone. Deleting it again while it terminates answers the same object.
+   */
+  private terminate(ns: Obj, dryRun: boolean): Obj {
+    if (ns.metadata.deletionTimestamp) return ns;
+    const terminating = structuredClone(ns);
+    terminating.metadata.deletionTimestamp = this.timestamp();
+    terminating.status = { phase: 'Terminating' };
+    if (dryRun) return terminating;
+    terminating.metadata.resourceVersion = this.nextRevision();
+    const def = this.registry.byKind('', 'Namespace')!;
+    this.store.set(keyOf(def, undefined, ns.metadata.name), terminating);
+    const timer = setTimeout(() => {
+      this.finalizers.delete(timer);
+      for (const key of [...this.store.keys()]) if (this.store.get(key)!.metadata.namespace === ns.metadata.name) this.store.delete(key);
+      this.store.delete(keyOf(def, undefined, ns.metadata.name));
+    }, this.namespaceFinalizeMs);
+    timer.unref();
+    this.finalizers.add(timer);
+    return terminating;
   }
 
   private deleteCollection(ctx: Ctx): [number, unknown] {

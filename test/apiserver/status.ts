@@ -37,6 +37,12 @@ const target = (def: KindDef, name: string) => ({ name, ...(def.group ? { group:
 
 export const notFound = (def: KindDef, name: string) => failure(404, 'NotFound', `${qualifiedResource(def)} "${name}" not found`, target(def, name));
 export const namespaceNotFound = (ns: string) => failure(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+/** The NamespaceLifecycle admission plugin's answer to a create in a namespace being deleted (kube-api fixture 37). */
+export const namespaceTerminating = (def: KindDef, name: string, ns: string) =>
+  failure(403, 'Forbidden', `${qualifiedResource(def)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
+    ...target(def, name),
+    causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+  });
 export const alreadyExists = (def: KindDef, name: string) => failure(409, 'AlreadyExists', `${qualifiedResource(def)} "${name}" already exists`, target(def, name));
 export const conflict = (def: KindDef, name: string, detail: string) =>
   failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(def)} "${name}": ${detail}`, target(def, name));

@@ -13,7 +13,10 @@ import { apiClient } from '../helpers/api.ts';
 type Obj = Record<string, any>;
 const FIXTURES = path.join(ROOT, 'test/fixtures/kube-api');
 const fixture = (prefix: string): { status: number; body: Obj } => {
-  const file = fs.readdirSync(FIXTURES).find((f) => f.startsWith(prefix))!;
+  // A number names one recorded answer: two files under one number would make the lookup pick either.
+  const files = fs.readdirSync(FIXTURES).filter((f) => f.startsWith(`${prefix}-`));
+  if (files.length !== 1) throw new Error(`fixture ${prefix}: expected one file, found ${files.length} (${files.join(', ')})`);
+  const file = files[0];
   return { status: Number(/\.(\d{3})\.json$/.exec(file)![1]), body: JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) };
 };
 
@@ -45,6 +48,12 @@ function same(actual: { status: number; body: Obj }, prefix: string): void {
 }
 
 const test = suite('test API server answers as kube-apiserver v1.26.1 did (test/fixtures/kube-api)');
+
+test('every recorded answer has a number of its own', () => {
+  const numbers = fs.readdirSync(FIXTURES).map((f) => /^(\d+)-/.exec(f)?.[1]).filter((n): n is string => n !== undefined);
+  const twice = numbers.filter((n, i) => numbers.indexOf(n) !== i);
+  assert.equal(twice, [], `fixture numbers used twice: ${twice.join(', ')}`);
+});
 
 test.before(async () => {
   call = apiClient((server = await TestApiServer.start()));
@@ -170,6 +179,33 @@ test('31–34 patch errors, CEL rules of WorkloadEntry and WorkloadGroup', async
     await call('POST', '/apis/networking.istio.io/v1/namespaces/cap/workloadgroups', { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'wg1' }, spec: { template: { ports: { http: 70000 } } } }),
     '34',
   );
+});
+
+test('35–39 a namespace delete: Terminating at once, no new content (403), deleting again changes nothing, gone later', async () => {
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: '1' } });
+  await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'term' } });
+  await call('POST', '/api/v1/namespaces/term/configmaps', cm('x'));
+  same(await call('DELETE', '/api/v1/namespaces/term'), '35');
+  same(await call('GET', '/api/v1/namespaces/term'), '36');
+  same(await call('POST', '/api/v1/namespaces/term/configmaps', cm('y')), '37');
+  same(await call('DELETE', '/api/v1/namespaces/term'), '38');
+  let last = await call('GET', '/api/v1/namespaces/term');
+  for (const end = Date.now() + 10_000; last.status !== 404 && Date.now() < end; last = await call('GET', '/api/v1/namespaces/term')) await new Promise((r) => setTimeout(r, 20));
+  same(last, '39');
+});
+
+test('40–46 validation: Endpoints subsets need addresses (ports may be left out); a body\'s apiVersion must match in group and version', async () => {
+  await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'val' } });
+  const ep = (subsets: unknown) => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'vmhttp' }, subsets });
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{}])), '40');
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{ addresses: [{ ip: '10.0.0.5' }] }])), '41');
+  same(await call('POST', '/api/v1/namespaces/val/endpoints', ep([{ ports: [{ name: 'http', port: 8080 }] }])), '42');
+  const svc = (apiVersion: string) => ({ apiVersion, kind: 'Service', metadata: { name: 'vmhttp' }, spec: { ports: [{ name: 'http', port: 80 }] } });
+  same(await call('POST', '/api/v1/namespaces/val/services', svc('v2')), '43');
+  same(await call('POST', '/api/v1/namespaces/val/services', svc('apps/v1')), '44');
+  const se = (apiVersion: string) => ({ apiVersion, kind: 'ServiceEntry', metadata: { name: 'se1' }, spec: { hosts: ['a.example'], ports: [{ name: 'http', number: 80, protocol: 'HTTP' }], resolution: 'DNS' } });
+  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/val/serviceentries', se('networking.istio.io/v1beta1')), '45');
+  same(await call('POST', '/apis/networking.istio.io/v1/namespaces/val/serviceentries', se('security.istio.io/v1')), '46');
 });
 
 test.run();

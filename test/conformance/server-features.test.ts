@@ -83,7 +83,7 @@ test('server-side apply removes what a manager no longer applies, keeps what oth
   assert.is((await call('PATCH', `${CMS}/ssa`, JSON.stringify(cm('ssa')), 'application/apply-patch+yaml')).status, 400, 'apply needs a fieldManager');
 });
 
-test('delete preconditions, and a namespace delete removes what is in it', async () => {
+test('delete preconditions; a deleted namespace is Terminating first, refuses new content, and is emptied later', async () => {
   const created = await call('POST', CMS, cm('d1'));
   const wrong = await call('DELETE', `${CMS}/d1`, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'not-it' } });
   assert.is(wrong.status, 409);
@@ -92,7 +92,43 @@ test('delete preconditions, and a namespace delete removes what is in it', async
   await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone' } });
   await call('POST', '/api/v1/namespaces/gone/configmaps', cm('x'));
   assert.is((await call('DELETE', '/api/v1/namespaces/gone')).body.status.phase, 'Terminating');
+  // Not gone at once (a real namespace controller took 5.7 s): Terminating, and a create is refused with 403.
+  const terminating = await call('GET', '/api/v1/namespaces/gone');
+  assert.is(terminating.status, 200);
+  assert.is(terminating.body.status.phase, 'Terminating');
+  assert.ok(terminating.body.metadata.deletionTimestamp);
+  const refused = await call('POST', '/api/v1/namespaces/gone/configmaps', cm('y'));
+  assert.is(refused.status, 403);
+  assert.is(refused.body.details.causes[0].reason, 'NamespaceTerminating');
+  assert.is((await call('DELETE', '/api/v1/namespaces/gone')).body.metadata.deletionTimestamp, terminating.body.metadata.deletionTimestamp, 'deleting again changes nothing');
+  // Then the contents and the namespace go, as a client polling for them sees.
+  assert.is(await pollUntil404('/api/v1/namespaces/gone'), true, 'the namespace is gone within 10 s');
   assert.is((await call('GET', '/api/v1/namespaces/gone/configmaps/x')).status, 404);
+});
+
+/** GETs every 20 ms until the answer is 404; false after 10 s. */
+async function pollUntil404(p: string): Promise<boolean> {
+  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    if ((await call('GET', p)).status === 404) return true;
+  }
+  return false;
+}
+
+/** What starting a server with this seed threw; "accepted" (the server closed again) when it did not. */
+async function seedRefusal(seed: Record<string, any>[]): Promise<string> {
+  try {
+    await (await TestApiServer.start({ seed })).close();
+    return 'accepted';
+  } catch (err) {
+    return String(err);
+  }
+}
+
+test('seed objects are validated as real writes are: a seed no real API server would store is refused', async () => {
+  const bad = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'vmhttp', namespace: 'default' }, subsets: [{ ports: [{ port: 80 }] }] };
+  assert.match(await seedRefusal([bad]), /seed Endpoints default\/vmhttp: a real API server would refuse it: Endpoints "vmhttp" is invalid: subsets\[0\]: Required value: must specify `addresses` or `notReadyAddresses`/);
+  assert.match(await seedRefusal([{ ...bad, apiVersion: 'v2', subsets: [{ addresses: [{ ip: '10.0.0.5' }] }] }]), /does not serve Endpoints in v2/);
+  assert.is(await seedRefusal([{ ...bad, subsets: [{ addresses: [{ ip: '10.0.0.5' }] }] }]), 'accepted', 'without ports it is valid (kube-api fixture 41)');
 });
 
 test('a new namespace gets a default service account and the root CA, as controllers would add them', async () => {
@@ -134,7 +170,7 @@ test('standalone mode prints a kubeconfig path that kubectl can use', async () =
     });
     const r = await run('kubectl', ['get', 'services', '-n', 'istio-system', '-o', 'name'], { env: { PATH: process.env.PATH, HOME: tempDir(), KUBECONFIG: kubeconfig } });
     assert.is(r.code, 0, r.stderr);
-    assert.is(r.stdout, 'service/istio-eastwestgateway\nservice/istiod\n');
+    assert.is(r.stdout, 'service/istio-eastwestgateway\nservice/istio-ingressgateway\nservice/istiocoredns\nservice/istiod\n');
   } finally {
     child.kill('SIGTERM');
   }

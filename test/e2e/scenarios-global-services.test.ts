@@ -6,15 +6,38 @@
 // a throw-away test cluster (kind, k3d): then it really writes, checks, re-runs, and puts the original Corefile
 // back. On the test API server the cluster is disposable by construction, and the kubeadm fixtures stand in for
 // kube-system's CoreDNS.
+//
+// dns-stub needs kube-system's DNS objects (a coredns or kube-dns Deployment, or at least CoreDNS's Corefile
+// ConfigMap): a real cluster without any of them gets a visible skip, unless it is disposable, in which case the
+// scenario brings kubeadm's Corefile ConfigMap itself (and no Deployment: dns-stub then assumes a current CoreDNS),
+// and deletes it again.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
-import { ROOT } from '../helpers/run.ts';
+import { REAL_CLUSTER_KUBECONFIG } from '../helpers/cluster.ts';
+import { ROOT, run } from '../helpers/run.ts';
 import { scenarioSuite } from '../helpers/scenario.ts';
+import { skipTest } from '../helpers/skip.ts';
 
-const { test, cluster, vm, getJson } = scenarioSuite('end-to-end .global scenarios');
+const SUITE = 'end-to-end .global scenarios';
+const { test, cluster, vm, getJson } = scenarioSuite(SUITE);
 
 const DISPOSABLE = !process.env.KUBECTL_VM_E2E_KUBECONFIG || process.env.KUBECTL_VM_E2E_DISPOSABLE === '1';
+const KUBEADM_COREFILE = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'coredns', 'kubeadm-1.2x.Corefile'), 'utf8');
+
+/** The DNS objects of the real cluster's kube-system that dns-stub can work with (none on the test API server). */
+async function realClusterDns(): Promise<string[]> {
+  if (!REAL_CLUSTER_KUBECONFIG) return [];
+  const r = await run('kubectl', ['get', '-n', 'kube-system', 'deployment/coredns', 'deployment/kube-dns', 'configmap/coredns', '--ignore-not-found', '-o', 'name'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: REAL_CLUSTER_KUBECONFIG },
+  });
+  if (r.code !== 0) throw new Error(`cannot read kube-system's DNS objects: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+const dnsObjects = await realClusterDns();
+/** On a real cluster without DNS objects: bring the Corefile ConfigMap (disposable clusters only), else skip. */
+const BRING_COREFILE = !!REAL_CLUSTER_KUBECONFIG && dnsObjects.length === 0 && DISPOSABLE;
+const DNS_MISSING = !!REAL_CLUSTER_KUBECONFIG && dnsObjects.length === 0 && !DISPOSABLE;
 
 const create = async (objects: object[]) => {
   const r = await cluster().kubectl(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
@@ -62,11 +85,15 @@ test('expose-service: a missing Service and a bad range are refused without writ
   assert.is((await cluster().kubectl(['get', 'configmap', 'kubectl-vm-global-addresses', '-n', ns])).code, 1);
 });
 
-test(`dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing on a re-run' : 'only --dry-run (not a disposable cluster)'}`, async () => {
+const DNS_TEST = `dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing on a re-run' : 'only --dry-run (not a disposable cluster)'}`;
+if (DNS_MISSING) {
+  skipTest(test, SUITE, DNS_TEST, 'the cluster has no DNS objects in kube-system (deployment coredns or kube-dns, configmap coredns) and is not disposable (KUBECTL_VM_E2E_DISPOSABLE=1 lets the scenario bring them)');
+} else test(DNS_TEST, async () => {
   const ns = await cluster().namespace();
   await create([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istiocoredns', namespace: ns }, spec: { selector: { app: 'istiocoredns' }, ports: [{ name: 'dns-tcp', port: 53, protocol: 'TCP' }] } }]);
+  if (BRING_COREFILE) await create([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: KUBEADM_COREFILE } }]);
   if (cluster().server) {
-    const corefile = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'coredns', 'kubeadm-1.2x.Corefile'), 'utf8');
+    const corefile = KUBEADM_COREFILE;
     const labels = { 'k8s-app': 'kube-dns' };
     await create([
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: corefile } },
@@ -97,7 +124,8 @@ test(`dns-stub: ${DISPOSABLE ? 'writes the global:53 block, then changes nothing
     assert.is(again.code, 0, again.stderr);
     assert.match(again.stdout, /unchanged$/m);
   } finally {
-    if (original !== undefined && !cluster().server) {
+    if (BRING_COREFILE) await cluster().kubectl(['delete', 'configmap', 'coredns', '-n', 'kube-system', '--ignore-not-found']);
+    else if (original !== undefined && !cluster().server) {
       const cm = await getJson(['configmap', 'coredns', '-n', 'kube-system']);
       cm.data.Corefile = original;
       await cluster().kubectl(['replace', '-f', '-'], JSON.stringify(cm));

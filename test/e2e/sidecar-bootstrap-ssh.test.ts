@@ -5,16 +5,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClaims } from '../apiserver/token.ts';
 import { meshExpansionSeed, namespace, serviceAccount, workloadEntry } from '../helpers/builders.ts';
 import { startCluster, type Cluster } from '../helpers/cluster.ts';
 import { freePort, SSHD, startSshd, type Sshd } from '../helpers/sshd.ts';
+import { suiteNeeding } from '../helpers/skip.ts';
 import { DIST, run, runPlugin, type RunResult } from '../helpers/run.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const test = suite('sidecar-bootstrap over SSH');
+const test = suiteNeeding('sidecar-bootstrap over SSH', SSHD ? undefined : 'sshd not found (apt-get install openssh-server; .ci/run installs it)');
 const EXE = 'kubectl-vm-sidecar_bootstrap';
 const NS = 'vm';
 let sshd: Sshd;
@@ -58,7 +58,7 @@ test.before.each(() => {
   cluster.server!.clearRequests();
 });
 
-test('the happy path: the files with their modes in proxy-config-dir, then docker rm and docker run as the dry run said', async () => {
+test('B24, B27: the happy path: the files, over SFTP, with their modes in proxy-config-dir, then docker rm and docker run as the dry run said', async () => {
   await seed([vm('backend-vm')]);
   trustHost(hostLine());
   const dry = await bootstrap(['backend-vm', '--start-istio-proxy', '--dry-run']);
@@ -95,7 +95,7 @@ test('the happy path: the files with their modes in proxy-config-dir, then docke
   );
 });
 
-test('without --start-istio-proxy only the files are copied; a hashed known_hosts entry is trusted too', async () => {
+test('host-key safety (B23): without --start-istio-proxy only the files are copied; a hashed known_hosts entry is trusted too', async () => {
   await seed([vm('copy-only')]);
   trustHost(hostLine());
   execFileSync('ssh-keygen', ['-H', '-f', knownHosts()], { stdio: 'ignore' });
@@ -106,7 +106,7 @@ test('without --start-istio-proxy only the files are copied; a hashed known_host
   assert.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'copy-only', 'istio-proxy', 'istio-token')));
 });
 
-test('an unknown host key is refused with its fingerprint and the line that trusts it; that line works', async () => {
+test('host-key safety (B23): an unknown host key is refused with its fingerprint and the line that trusts it; that line works', async () => {
   await seed([vm('unknown-host')]);
   const o = await bootstrap(['unknown-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
   assert.is(o.code, 77, o.stderr);
@@ -124,7 +124,7 @@ test('an unknown host key is refused with its fingerprint and the line that trus
   assert.match(ignored.stderr, /warning: --ignore-host-keys/);
 });
 
-test('a changed host key is refused, naming the known_hosts line and how to replace it', async () => {
+test('host-key safety (B23): a changed host key is refused, naming the known_hosts line and how to replace it', async () => {
   await seed([vm('changed-host')]);
   trustHost(hostLine(sshd.otherHostPublicKey));
   const o = await bootstrap(['changed-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
@@ -135,6 +135,28 @@ test('a changed host key is refused, naming the known_hosts line and how to repl
   assert.not.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'changed-host')));
 });
 
+test('host-key safety (B23): a host key marked @revoked is refused even where another line trusts it; nothing is copied or started', async () => {
+  await seed([vm('revoked-host')]);
+  const file = knownHosts();
+  for (const revokedLine of [`@revoked ${hostLine()}`, `@revoked * ${sshd.hostPublicKey}`]) {
+    trustHost(`${hostLine()}\n${revokedLine}`);
+    const o = await bootstrap(['revoked-host', '--ssh-key', sshd.key, '--start-istio-proxy']);
+    assert.is(o.code, 77, o.stderr);
+    const fp = execFileSync('ssh-keygen', ['-lf', path.join(sshd.dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    assert.ok(
+      o.stderr.split('\n').includes(`error: the host key of [127.0.0.1]:${sshd.port} (${fp}) is marked @revoked in ${file}:2`),
+      `${revokedLine}: the refusal names the key and the line\n${o.stderr}`,
+    );
+    assert.match(o.stderr, /^hint: the VM must get a new host key$/m);
+    assert.equal(dockerCalls(), [], 'no docker command ran');
+    assert.not.ok(fs.existsSync(path.join(sshd.dir, 'vms', 'revoked-host')), 'nothing was copied');
+  }
+  // The same known_hosts without the @revoked line connects: the refusal came from that line alone.
+  trustHost(hostLine());
+  const ok = await bootstrap(['revoked-host', '--ssh-key', sshd.key]);
+  assert.is(ok.code, 0, ok.stderr);
+});
+
 test('a key the VM does not accept: exit 77, naming the key tried', async () => {
   await seed([vm('wrong-key')]);
   trustHost(hostLine());
@@ -143,7 +165,7 @@ test('a key the VM does not accept: exit 77, naming the key tried', async () => 
   assert.match(o.stderr, new RegExp(`^error: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} refused the login of ${sshd.user}: tried the key ${sshd.otherKey}$`, 'm'));
 });
 
-test('the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypted key without a terminal fails clearly; the agent works', async () => {
+test('B27: the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypted key without a terminal fails clearly; the agent works', async () => {
   await seed([vm('default-key')]);
   trustHost(hostLine());
   const ssh = path.join(cluster.home, '.ssh');
@@ -176,7 +198,7 @@ test('the default keys and the ssh-agent: ~/.ssh/id_ed25519 is found; an encrypt
   }
 });
 
-test('--dry-run mints no token, connects nowhere and prints no secret', async () => {
+test('B22: --dry-run mints no token, connects nowhere and prints no secret', async () => {
   await seed([vm('dry-vm')]);
   const o = await bootstrap(['dry-vm', '--start-istio-proxy', '--dry-run', '--ssh-key', '/nonexistent/key']);
   assert.is(o.code, 0, o.stderr);
@@ -190,7 +212,7 @@ test('--dry-run mints no token, connects nowhere and prints no secret', async ()
   assert.not.ok(fs.existsSync(dir));
 });
 
-test('--all over three VMs, one at a closed port: a result table, the others done, exit 1', async () => {
+test('B26: --all over three VMs, one at a closed port: a result table, the others done, exit 1', async () => {
   const closed = await freePort();
   const fleet = 'fleet';
   const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: fleet } });
@@ -209,7 +231,43 @@ test('--all over three VMs, one at a closed port: a result table, the others don
   assert.is(dockerCalls().filter((c) => c.startsWith('run ')).length, 2);
 });
 
-test('--output-file: the archive holds etc/ and bin/ with their modes, and its start script runs from anywhere', async () => {
+test('a failed docker run on the VM: the result table gives docker\'s message, the other VM is done, exit 1; alone, exit 1 with the hint', async () => {
+  const fleet = 'dockerfail';
+  const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: fleet } });
+  await seed([namespace(fleet), serviceAccount(fleet, 'vm-sa'), ns(vm('df-a')), ns(vm('df-b'))]);
+  trustHost(hostLine());
+  const denied = 'docker: Error response from daemon: pull access denied for istio/proxyv2';
+  let o: RunResult;
+  sshd.failDocker(denied, `vms/df-b/`); // only df-b's `docker run` fails
+  try {
+    o = await runPlugin(EXE, ['--all', '-n', fleet, '--ssh-key', sshd.key, '--start-istio-proxy', '--continue-on-error', '--concurrency', '1'], cluster.env);
+  } finally {
+    sshd.failDocker();
+  }
+  assert.is(o.code, 1, o.stderr);
+  const rows = o.stdout.trimEnd().split('\n');
+  assert.is(rows.length, 3);
+  assert.match(rows[0]!, /^VM\s+ADDRESS\s+RESULT\s+TIME$/);
+  assert.match(rows[1]!, /^df-a\.dockerfail\s+\S+\s+ok: copied to \S+, proxy istio-proxy started\s+\d+\.\ds$/);
+  assert.match(rows[2]!, new RegExp(`^df-b\\.dockerfail\\s+${sshd.user}@127\\.0\\.0\\.1:${sshd.port}\\s+failed: docker run exited 125 on 127\\.0\\.0\\.1: ${denied}\\s+\\d+\\.\\ds$`));
+  assert.match(o.stderr, new RegExp(`^error: df-b\\.dockerfail: docker run exited 125 on 127\\.0\\.0\\.1: ${denied}$`, 'm'));
+  assert.match(o.stderr, /^✔ 1 of 2 VMs bootstrapped$/m);
+  assert.equal(dockerCalls().filter((c) => c.startsWith('run ')).length, 2, 'both VMs got their docker run');
+
+  sshd.failDocker(denied);
+  let alone: RunResult;
+  try {
+    alone = await runPlugin(EXE, ['df-a', '-n', fleet, '--ssh-key', sshd.key, '--start-istio-proxy'], cluster.env);
+  } finally {
+    sshd.failDocker();
+  }
+  assert.is(alone.code, 1, alone.stderr);
+  assert.is(alone.stdout, '');
+  assert.match(alone.stderr, new RegExp(`^error: df-a\\.dockerfail: docker run exited 125 on 127\\.0\\.0\\.1: ${denied}$`, 'm'));
+  assert.match(alone.stderr, new RegExp(`^hint: the user ${sshd.user} must be able to run docker without sudo; see the command with --dry-run$`, 'm'));
+});
+
+test('B24: --output-file: the archive (0600) holds etc/ and bin/ with their modes, and its start script runs from anywhere', async () => {
   await seed([vm('archived')]);
   const out = path.join(tempDir(), 'archived.tgz');
   const o = await bootstrap(['archived', '--output-file', out, '--start-istio-proxy']);
@@ -240,8 +298,4 @@ test('the executable needs no node_modules: copied elsewhere, it connects withou
   }
 });
 
-if (!SSHD) {
-  console.log('sidecar-bootstrap over SSH: SKIPPED, sshd not found (apt-get install openssh-server; .ci/run installs it)');
-} else {
-  test.run();
-}
+test.run();

@@ -8,7 +8,7 @@ import { expectGolden } from '../helpers/golden.ts';
 import { ROOT } from '../helpers/run.ts';
 import { runCase, type Case } from '../helpers/transcript.ts';
 import { RUN_ANNOTATION } from '../../shared/kube/transaction.ts';
-import { managedService, managedServiceEntry, namespace, plainService, plainServiceEntry } from '../helpers/builders.ts';
+import { managedService, managedServiceEntry, namespace, plainService, plainServiceEntry, terminatingNamespace } from '../helpers/builders.ts';
 
 const test = suite('add-to-mesh external-service');
 const istioGolden = (name: string) => fs.readFileSync(path.join(ROOT, 'test/fixtures/istio-golden/derived/add-to-mesh-external-service', name), 'utf8');
@@ -191,6 +191,15 @@ test('a namespace that does not exist says how to create it', async () => {
   const o = await golden('error-missing-namespace', ['es', 'vmhttp', '10.0.0.5', 'http:8080', '-n', 'nope']);
   assert.is(o.code, 1);
   assert.match(o.stderr, /^error: namespaces "nope" not found\nhint: create the namespace first: kubectl create namespace nope$/m);
+});
+
+test('a namespace being deleted (Terminating) refuses new objects: exit 1, not taken for RBAC, and nothing is left behind', async () => {
+  const o = await golden('error-namespace-terminating', ['es', 'vmhttp', '10.0.0.5', 'http:8080', '-n', 'vm'], { seed: [terminatingNamespace('vm')] });
+  assert.is(o.code, 1, o.stderr);
+  assert.match(o.stderr, /^error: services "vmhttp" is forbidden: unable to create new content in namespace vm because it is being terminated$/m);
+  assert.match(o.stderr, /^hint: namespace vm is being deleted; once "kubectl get namespace vm" says NotFound, create it again and re-run/m);
+  assert.not.match(o.stderr, /ask a cluster admin/);
+  assert.equal(o.server.objects('v1', 'Service', 'vm'), []);
 });
 
 test('--dry-run=client -o yaml prints both objects and sends nothing, even without a kubeconfig', async () => {

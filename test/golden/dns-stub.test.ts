@@ -134,7 +134,7 @@ test('no istiocoredns: the error says what installs it, and nothing is written',
 test('no coredns or kube-dns Deployment, a Corefile that does not parse, or a missing ConfigMap: errors, nothing written', async () => {
   const none = await golden('error-no-dns', [], { seed: [namespace('istio-system'), istiocorednsService('istio-system')] });
   assert.is(none.code, 1);
-  assert.match(none.stderr, /^error: found neither deployment kube-system\/coredns nor kube-system\/kube-dns/m);
+  assert.match(none.stderr, /^error: found neither deployment kube-system\/coredns nor kube-system\/kube-dns, nor a Corefile in configmap kube-system\/coredns/m);
   const broken = await golden('error-corefile-syntax', [], { seed: coreDns(K8S_128, '.:53 {\n    errors\n    forward . /etc/resolv.conf {\n}\n') });
   assert.is(broken.code, 65);
   assert.match(broken.stderr, /^error: cannot parse the Corefile: the server block "\.:53" on line 1 is not closed/m);
@@ -146,6 +146,19 @@ test('no coredns or kube-dns Deployment, a Corefile that does not parse, or a mi
   assert.is(badJson.code, 65);
   assert.match(badJson.stderr, /^error: data\.stubDomains of configmap kube-system\/kube-dns is not JSON/m);
   assert.equal(writes(badJson), []);
+});
+
+test('a Corefile but no CoreDNS Deployment (nor kube-dns): a current CoreDNS is assumed, forward is used, and a note says so', async () => {
+  const seed = [namespace('istio-system'), istiocorednsService('istio-system'), configMap('kube-system', 'coredns', { Corefile: KUBEADM })];
+  const o = await golden('coredns-no-deployment', [], { seed });
+  assert.is(o.code, 0, o.stderr);
+  assert.is(o.stdout, 'configmap/coredns configured\n');
+  assert.is(live(o, 'coredns').data.Corefile, `${KUBEADM}global:53 {\n    errors\n    cache 30\n    forward . 10.96.0.53\n}\n`);
+  assert.match(o.stderr, /^note: there is no deployment kube-system\/coredns to read CoreDNS's version from, but configmap kube-system\/coredns has a Corefile: assuming a current CoreDNS \(1\.4 or later\)/m);
+  const old = await golden('', ['--coredns-version', '1.3.1'], { seed });
+  assert.is(old.code, 0, old.stderr);
+  assert.match(live(old, 'coredns').data.Corefile, /\n {4}proxy \. 10\.96\.0\.53\n/, '--coredns-version still decides');
+  assert.not.match(old.stderr, /assuming/);
 });
 
 test('a Corefile without reload gets a warning saying how to restart CoreDNS', async () => {

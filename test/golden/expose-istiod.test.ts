@@ -154,7 +154,11 @@ test('--dry-run=server sends the writes with dryRun=All and stores nothing', asy
   const o = await golden('', ['--dry-run=server'], { seed: installed() });
   assert.is(o.code, 0, o.stderr);
   assert.match(o.stdout, /istiod-vs created \(server dry run\)$/m);
-  for (const w of writes(o)) assert.is(w.query.dryRun, 'All');
+  // Exactly the two creates, each with dryRun=All: a loop over writes alone would pass with none sent.
+  assert.equal(writes(o).map((w) => `${w.method} ${w.path} dryRun=${w.query.dryRun} ${w.status}`), [
+    'POST /apis/networking.istio.io/v1/namespaces/istio-system/gateways dryRun=All 201',
+    'POST /apis/networking.istio.io/v1/namespaces/istio-system/virtualservices dryRun=All 201',
+  ]);
   assert.equal(stored(o, 'istio-system'), []);
 });
 

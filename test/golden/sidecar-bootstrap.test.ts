@@ -52,7 +52,7 @@ test('a bare --dry-run and --dry-run=client are the same; --dry-run cannot be co
   }
 });
 
-test('--output-dir for one VM: etc/ and bin/ with their modes and a token; a fleet (-l) gets one directory per VM', async () => {
+test('B24: --output-dir for one VM: etc/ and bin/ with their modes and a token; a fleet (-l) gets one directory per VM', async () => {
   const out = path.join(tempDir(), 'bundle');
   const o = await bootstrap(undefined, ['backend-vm', '-n', NS, '--output-dir', out, '--start-istio-proxy'], { seed: seed(BACKEND) });
   assert.is(o.code, 0, o.stderr);
@@ -69,6 +69,20 @@ test('--output-dir for one VM: etc/ and bin/ with their modes and a token; a fle
   assert.is(f.code, 0, f.stderr);
   assert.equal(fs.readdirSync(fleet).sort(), ['backend-vm', 'backend-vm-2']);
   assert.is(f.requests.filter((r) => r.path.endsWith('/token')).length, 1, 'one token for the service account both VMs share');
+});
+
+test('B25: an --output-dir or --output-file that cannot be written is reported (exit 1, naming it), and nothing is left behind', async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'a-file'), 'x');
+  for (const [flag, target] of [['--output-dir', path.join(dir, 'a-file', 'bundle')], ['--output-file', path.join(dir, 'a-file', 'bundle.tgz')]] as const) {
+    const o = await bootstrap(undefined, ['backend-vm', '-n', NS, flag, target], { seed: seed(BACKEND) });
+    assert.is(o.code, 1, o.stderr);
+    assert.is(o.stdout, '');
+    assert.is(o.stderr.split('\n')[0], `error: cannot write ${target}: EEXIST at ${path.join(dir, 'a-file')}`, flag);
+    assert.match(o.stderr, /^hint: check that the place exists, is a directory and is writable/m);
+    assert.not.match(o.stderr, /this is a bug/);
+    assert.equal(fs.readdirSync(dir), ['a-file'], 'no staging directory or temp file left');
+  }
 });
 
 test('a gateway with a DNS name: the VM reaches istiod through it with SNI, and no --add-host', async () => {

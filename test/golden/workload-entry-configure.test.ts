@@ -43,7 +43,7 @@ for (const [dir, internal, ingress] of [
   ['vmconfig/ipv4', '10.10.10.10', '10.10.10.11'],
   ['vmconfig/ipv6', 'fd00:10:96::1', 'fd00:10:96::2'],
 ] as const) {
-  test(`istioctl golden ${dir}: the files byte for byte, then the run without --cluster-id fails and writes nothing`, async () => {
+  test(`istioctl golden ${dir}: the files byte for byte with their modes (B9), then the run without --cluster-id fails and writes nothing`, async () => {
     const out = path.join(tempDir(), 'out');
     const seed = istioSeed('istio-rev-1', golden(dir, 'meshconfig.yaml'));
     const wg = path.join(TESTDATA, dir, 'workloadgroup.yaml');
@@ -101,7 +101,7 @@ test('istioctl "missing input" and "missing output": the same messages, as usage
   }
 });
 
-test('the cluster ID comes from the sidecar injector; the WorkloadGroup from the API; hosts from the gateway', async () => {
+test('B3: the WorkloadGroup from the API gets the same defaults; the cluster ID comes from the sidecar injector; hosts from the gateway', async () => {
   const out = path.join(tempDir(), 'out');
   const o = await configure('from-api', ['--name', 'vmapp', '-n', 'bar', '--output-dir', out], {
     seed: [...INDEX_SEED(), { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadGroup', metadata: { name: 'vmapp', namespace: 'bar' }, spec: { template: { ports: { http: 8080, grpc: 9090 } } } }, serviceAccount('bar', 'default'), gatewayService('istio-system', 'istio-eastwestgateway', { ip: '192.0.2.10' })],

@@ -12,6 +12,11 @@ export function namespace(name: string): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
 }
 
+/** A namespace stuck in Terminating: deleted, but a finalizer is still holding it. */
+export function terminatingNamespace(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+}
+
 function spec(ns: string, name: string, addresses: string[], ports: string[]): ExternalServiceSpec {
   return { name, namespace: ns, addresses, ports: parsePorts(ports), labels: {}, annotations: {}, serviceAccount: 'default', clusterDomain: 'cluster.local' };
 }

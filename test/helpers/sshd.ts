@@ -22,8 +22,11 @@ export interface Sshd {
   otherHostPublicKey: string;
   /** Where the fake docker appends one line per call: its arguments, space-separated. */
   dockerLog: string;
-  /** Makes the fake docker fail with this stderr line (or succeed again with undefined). */
-  failDocker(stderr?: string): void;
+  /**
+   * Makes the fake docker exit 125 with this stderr line whenever its arguments contain `when` (by default
+   * `run -d`: the start, not the `rm` before it), or succeed again with undefined.
+   */
+  failDocker(stderr?: string, when?: string): void;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,36 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(): Promise<Sshd> {
+export interface SshdOptions {
+  /**
+   * Make the server a stand-in VM for commands a user types (`ssh vm 'sudo …'`, `scp … vm:`): sessions and SFTP
+   * start in `<dir>/vm/home` instead of the real home directory, `sudo` runs its command with every absolute path
+   * moved under `<dir>/vm` (and ROOT set to it, for install.sh), and `systemctl` only logs. Nothing outside the
+   * server's directory is written.
+   */
+  sandbox?: boolean;
+}
+
+export const SFTP_SERVER = ['/usr/lib/openssh/sftp-server', '/usr/libexec/sftp-server', '/usr/libexec/openssh/sftp-server'].find((p) => fs.existsSync(p));
+
+function sandboxFiles(dir: string, bin: string): string[] {
+  const root = path.join(dir, 'vm');
+  const home = path.join(root, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const log = path.join(dir, 'vm.log');
+  fs.writeFileSync(
+    path.join(bin, 'sudo'),
+    `#!/bin/bash\necho "sudo $*" >> '${log}'\nargs=()\nfor a in "$@"; do case "$a" in /*) mkdir -p "${root}$(dirname "$a")"; args+=("${root}$a") ;; *) args+=("$a") ;; esac; done\nROOT='${root}' exec "\${args[@]}"\n`,
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> '${log}'\n`, { mode: 0o755 });
+  const session = path.join(dir, 'session.sh');
+  fs.writeFileSync(session, `#!/bin/sh\ncd '${home}' || exit 1\nif [ -z "$SSH_ORIGINAL_COMMAND" ]; then exec /bin/sh; fi\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
+  if (!SFTP_SERVER) throw new Error('sftp-server not found');
+  return [`ForceCommand ${session}`, `Subsystem sftp ${SFTP_SERVER} -d ${home}`];
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   if (!SSHD) throw new Error('sshd not found');
   const dir = tempDir('kubectl-vm-sshd-');
   const user = os.userInfo().username;
@@ -55,11 +87,13 @@ export async function startSshd(): Promise<Sshd> {
   fs.mkdirSync(bin);
   const dockerLog = path.join(dir, 'docker.log');
   const failFile = path.join(dir, 'docker.fail');
+  const failWhen = path.join(dir, 'docker.fail-when');
   fs.writeFileSync(
     path.join(bin, 'docker'),
-    `#!/bin/sh\necho "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then cat '${failFile}' >&2; exit 125; fi\ncase "$1" in run) echo 0123456789ab ;; rm) echo "$3" ;; esac\n`,
+    `#!/bin/sh\necho "$*" >> '${dockerLog}'\nif [ -f '${failFile}' ]; then case "$*" in *"$(cat '${failWhen}')"*) cat '${failFile}' >&2; exit 125 ;; esac; fi\ncase "$1" in run) echo 0123456789ab ;; rm) echo "$3" ;; esac\n`,
     { mode: 0o755 },
   );
+  const sandbox = options.sandbox ? sandboxFiles(dir, bin) : ['Subsystem sftp internal-sftp'];
   fs.writeFileSync(path.join(dir, 'authorized_keys'), `environment="PATH=${bin}:/usr/local/bin:/usr/bin:/bin" ${clientPublic}\n`, { mode: 0o600 });
   if (process.getuid?.() === 0) fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   for (let attempt = 0; ; attempt++) {
@@ -79,7 +113,7 @@ export async function startSshd(): Promise<Sshd> {
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
         'PermitUserEnvironment PATH',
-        'Subsystem sftp internal-sftp',
+        ...sandbox,
         'LogLevel VERBOSE',
         '',
       ].join('\n'),
@@ -106,7 +140,11 @@ export async function startSshd(): Promise<Sshd> {
       hostPublicKey,
       otherHostPublicKey,
       dockerLog,
-      failDocker: (stderr) => (stderr === undefined ? fs.rmSync(failFile, { force: true }) : fs.writeFileSync(failFile, stderr + '\n')),
+      failDocker: (stderr, when = 'run -d') => {
+        if (stderr === undefined) return fs.rmSync(failFile, { force: true });
+        fs.writeFileSync(failWhen, when);
+        fs.writeFileSync(failFile, stderr + '\n');
+      },
       close: () =>
         new Promise((resolve) => {
           if (child.exitCode !== null) return resolve();

@@ -50,6 +50,7 @@ export async function runCase(executable: string, args: string[], c: Case = {}):
   const transcript = scrub(
     [command, `--- exit code: ${result.code}`, '--- stdout', result.stdout, '--- stderr', result.stderr, '--- requests', formatRequests(requests), ''].join('\n'),
     [[cluster.home, '<HOME>'], [path.dirname(cluster.kubeconfig), '<KUBECONFIG-DIR>'], [ROOT, '<ROOT>']],
+    server.allocatedClusterIPs,
   );
   return { ...result, requests, server, cluster, transcript };
 }

@@ -1,10 +1,10 @@
 // The CA checks, the sample fingerprints, and the legacy mesh-expansion parsers and service-range detection.
 import fs from 'node:fs';
 import path from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CA_FILES, checkCaFiles, redactSecret, SAMPLE_CERT_FINGERPRINTS, type CaInputs } from '../../shared/istio/ca-certs.ts';
+import { CA_FILES, checkCaFiles, redactSecret, SAMPLE_CERT_FINGERPRINTS, SAMPLE_KEY_FINGERPRINTS, type CaInputs } from '../../shared/istio/ca-certs.ts';
 import { cidrFromRangeMessage, cidrProblem, parseInboundPorts, parseServiceCidrs, renderLegacyClusterEnv } from '../../shared/istio/mesh-expansion.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { ApiError } from '../../shared/kube/errors.ts';
@@ -32,13 +32,29 @@ test('the fingerprint table names every certificate of the vendored samples, and
 
 test('our test CA passes, the samples pass but are reported, alt sets included', () => {
   const now = new Date('2030-01-01T00:00:00Z');
-  assert.equal(checkCaFiles(inputs('ca-certs'), now).samples, []);
-  assert.equal(checkCaFiles(inputs('istio-sample-certs'), now).samples.map((s) => s.file), ['ca-cert.pem', 'root-cert.pem', 'cert-chain.pem']);
+  assert.equal(checkCaFiles(inputs('ca-certs'), now, { allowSamples: false }).samples, []);
+  assert.equal(checkCaFiles(inputs('istio-sample-certs'), now, { allowSamples: true }).samples.map((s) => s.file), ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem']);
+  assert.throws(() => checkCaFiles(inputs('istio-sample-certs'), now, { allowSamples: false }), /refusing Istio's published sample certificates/);
+});
+
+test('the key table names the public key of every vendored sample key and certificate', () => {
+  const dir = path.join(FIX, 'istio-sample-certs');
+  const spki = (k: KeyObject) => createHash('sha256').update(k.export({ type: 'spki', format: 'der' })).digest('hex');
+  const seen = new Set<string>();
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.pem'))) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    const keys = f.includes('key') ? [createPublicKey(createPrivateKey(text))] : text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!.map((p) => new X509Certificate(p).publicKey);
+    for (const k of keys) {
+      assert.ok(SAMPLE_KEY_FINGERPRINTS[spki(k)], `${f}: ${spki(k)}`);
+      seen.add(spki(k));
+    }
+  }
+  assert.equal([...seen].sort(), Object.keys(SAMPLE_KEY_FINGERPRINTS).sort());
 });
 
 test('expired or not yet valid certificates are refused (the clock is a parameter)', () => {
-  assert.throws(() => checkCaFiles(inputs('ca-certs'), new Date('2200-01-01T00:00:00Z')), /expired on/);
-  assert.throws(() => checkCaFiles(inputs('ca-certs'), new Date('2000-01-01T00:00:00Z')), /is not valid before/);
+  assert.throws(() => checkCaFiles(inputs('ca-certs'), new Date('2200-01-01T00:00:00Z'), { allowSamples: false }), /expired on/);
+  assert.throws(() => checkCaFiles(inputs('ca-certs'), new Date('2000-01-01T00:00:00Z'), { allowSamples: false }), /is not valid before/);
 });
 
 test('redactSecret shows sizes, never values', () => {

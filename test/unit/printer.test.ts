@@ -35,18 +35,38 @@ test('colour: only on a terminal, never with NO_COLOR, FORCE_COLOR wins otherwis
   assert.is(colorEnabled(tty, { TERM: 'dumb' }), false);
 });
 
-test('steps print one plain line each when stderr is not a terminal', async () => {
+/** Runs a failing step and returns what it threw; fails the test if it did not throw. */
+async function thrownBy(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  assert.unreachable('the failing step must rethrow its error');
+}
+
+test('steps print one plain line each when stderr is not a terminal; a failing step rethrows its own error', async () => {
   const err = new BufferStream(false);
   const step = createStep(err, noPaint, false);
   assert.is(await step('Service vm/x', async (report) => (report('Service vm/x created'), 42)), 42);
-  try {
-    await step('ServiceEntry vm/y', async () => {
-      throw new Error('boom');
-    });
-  } catch {
-    // expected
-  }
+  const boom = new Error('boom');
+  const thrown = await thrownBy(
+    step('ServiceEntry vm/y', async () => {
+      throw boom;
+    }),
+  );
+  assert.is(thrown, boom, 'the very error the task threw, not a wrapper');
   assert.is(err.text, '✔ Service vm/x created\n✖ ServiceEntry vm/y\n');
+});
+
+test('the spinner step (interactive stderr) rethrows a failing task\'s error too', async () => {
+  // What ora needs of a terminal, over a buffer.
+  const err = Object.assign(new BufferStream(true, 80), { cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  const step = createStep(err, noPaint, true);
+  assert.is(await step('Service vm/x', async () => 7), 7);
+  const boom = new Error('boom');
+  assert.is(await thrownBy(step('ServiceEntry vm/y', async () => Promise.reject(boom))), boom);
+  assert.match(err.text, /ServiceEntry vm\/y/);
 });
 
 test.run();

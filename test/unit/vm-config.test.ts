@@ -2,12 +2,13 @@
 // The same cases run end to end, against the test API server, in test/golden/workload-entry-configure.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseWorkloadGroups } from '../../shared/istio/workload-group.ts';
 import { shellQuote } from '../../shared/istio/shell.ts';
 import { goJsonMap } from '../../shared/istio/go-json.ts';
-import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { computeVmConfig, renderClusterEnv, renderEnvFile, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { ROOT } from '../helpers/run.ts';
 
 const test = suite('VM configuration (mesh.yaml, cluster.env, hosts)');
@@ -52,9 +53,24 @@ test('ISTIO_METAJSON_LABELS is Go encoding/json (serialization-check)', () => {
 });
 
 test('cluster.env for the serialization-check map, sorted in byte order and quoted', () => {
+  // The map is the proxyMetadata of the check's mesh.yaml; its cluster.env, as istioctl wrote it, follows.
+  const meshSection = CHECK.split('=== mesh.yaml key order + quoting (sigs.k8s.io/yaml v1.4.0 / goyaml.v2)\n')[1]!.split('===')[0]!;
+  const map = (yaml.load(meshSection) as { defaultConfig: { proxyMetadata: Record<string, string> } }).defaultConfig.proxyMetadata;
   const expected = CHECK.split('=== cluster.env for same map\n')[1]!.split('===')[0]!;
-  const keys = expected.trim().split('\n').map((l) => l.slice(0, l.indexOf('=')));
+  assert.ok(Object.keys(map).length >= 20 && expected.includes("COLON='a: b'") && expected.includes("A10='x'\nA2='x'"), 'the fixture has the hard cases');
+  // Byte for byte: byte order (A10 before A2, uppercase before lowercase) and the quoting of every value.
+  assert.is(renderEnvFile(map), expected);
+  // The same map through the command's renderer: the map's lines come out the same, among the command's own keys,
+  // and every line of the file is in byte order.
+  const i = input('vmconfig-nil-proxy-metadata', { meshConfig: yaml.dump({ defaultConfig: { proxyMetadata: map } }) });
+  const env = renderClusterEnv(i, computeVmConfig(i));
+  const lines = env.trimEnd().split('\n');
+  for (const line of expected.trimEnd().split('\n').filter((l) => !/^(ISTIO_META_|CANONICAL_|POD_NAMESPACE|SERVICE_ACCOUNT|TRUST_DOMAIN|ISTIO_METAJSON)/.test(l))) {
+    assert.ok(lines.includes(line), `${line} in\n${env}`);
+  }
+  const keys = lines.map((l) => l.slice(0, l.indexOf('=')));
   assert.equal(keys, [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  for (const l of lines) assert.match(l, /^[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|[A-Za-z0-9@%+=:,./-]+)$/, `quoted: ${l}`);
 });
 
 test('B2: ISTIO_INBOUND_PORTS is sorted by port number; ISTIO_META_POD_PORTS by name', () => {
