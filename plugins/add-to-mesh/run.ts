@@ -1,18 +1,26 @@
 // add-to-mesh external-service: a selector-less Service and a ServiceEntry mesh-expansion-<name> whose endpoints
-// are the VMs (reference/istioctl.md §3). Everything is validated before the first request; the Service is
-// created first and removed again if the ServiceEntry cannot be made, so that a failure leaves nothing behind.
+// are the VMs (reference/istioctl.md §3). Everything is validated before the first request. Both objects are
+// written in one transaction: if the second write fails, the first is undone (a Service this run created is
+// deleted, one it updated is restored), so a failure leaves the cluster as it was.
+//
+// Concurrent runs for one service with different ports: each run, after writing its pair, reads the Service
+// again. If another run changed it in between, the ServiceEntry may now be that run's or ours, so the pair is
+// written again. The last run to write the Service then also writes the last ServiceEntry, and the pair matches.
 import { checkNamespace, checkServiceName, checkSubdomain, parseAddresses, parseKeyValues } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
-import { UsageError } from '../../shared/errors.ts';
+import { ConflictError, UsageError } from '../../shared/errors.ts';
 import { buildService, buildServiceEntry, type ExternalServiceSpec } from '../../shared/istio/external-service.ts';
 import { parsePorts } from '../../shared/istio/ports.ts';
-import { ensure, type Ensured, type Outcome } from '../../shared/kube/ensure.ts';
+import { ensure, hasDesired, type Ensured, type Outcome } from '../../shared/kube/ensure.ts';
 import { describeRef, refOf, type KubeObject } from '../../shared/kube/objects.ts';
-import { rollBack } from '../../shared/kube/rollback.ts';
+import { transaction, type ObjectApi } from '../../shared/kube/transaction.ts';
 import type { AddToMeshArgs } from './command.ts';
 
 const USAGE = 'kubectl vm add-to-mesh external-service <name> <ip>[,<ip>…] [<protocol>:]<port>… [-n <namespace>]';
+
+/** How many times the pair is written again when concurrent runs keep changing the Service. */
+const ROUNDS = 5;
 
 /** Checks every argument, and only then asks for the namespace (which may read the kubeconfig). */
 export function specFrom(args: AddToMeshArgs, namespace: () => string): ExternalServiceSpec {
@@ -36,21 +44,35 @@ const VERB: Record<Outcome, string> = { created: 'has been created in', configur
 export async function run(ctx: PluginContext, args: AddToMeshArgs): Promise<Result> {
   const spec = specFrom(args, ctx.namespace);
   const kube = ctx.kube();
-  const apply = (desired: KubeObject) =>
+  const apply = (api: ObjectApi, desired: KubeObject) =>
     ctx.step(describeRef(refOf(desired)), async (report): Promise<Ensured<KubeObject>> => {
-      const result = await ensure(kube, desired);
+      const result = await ensure(api, desired);
       report(`${describeRef(refOf(desired))} ${result.outcome}${dryRunSuffix(ctx.dryRun)}`);
       return result;
     });
+  const desiredService = buildService(spec);
 
-  const service = await apply(buildService(spec));
-  let entry: Ensured<KubeObject>;
-  try {
-    entry = await apply(buildServiceEntry(spec));
-  } catch (err) {
-    if (service.outcome === 'created' && ctx.dryRun === 'none') await rollBack(kube, ctx.log, [service.object], err);
-    throw err;
-  }
+  const { service, entry } = await transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, async (tx) => {
+    // The first outcome that changed something is the one to report ("created", not a later round's "unchanged").
+    const outcome = (was: Outcome | undefined, now: Outcome) => (was && was !== 'unchanged' ? was : now);
+    let so: Outcome | undefined;
+    let eo: Outcome | undefined;
+    for (let round = 1; ; round++) {
+      const service = await apply(tx, desiredService);
+      const entry = await apply(tx, buildServiceEntry(spec));
+      so = outcome(so, service.outcome);
+      eo = outcome(eo, entry.outcome);
+      if (ctx.dryRun !== 'none' || hasDesired(desiredService, await tx.get(refOf(desiredService)))) {
+        return { service: { object: service.object, outcome: so }, entry: { object: entry.object, outcome: eo } };
+      }
+      if (round >= ROUNDS) {
+        throw new ConflictError(`${describeRef(refOf(desiredService))} keeps being changed by someone else while add-to-mesh writes it and its ServiceEntry`, {
+          hint: 'another add-to-mesh of the same service may be running; run this one again when it is done',
+        });
+      }
+      ctx.log.note(`${describeRef(refOf(desiredService))} was changed by another run meanwhile; writing it and its ServiceEntry again`);
+    }
+  });
 
   const line = (kind: string, obj: KubeObject, outcome: Outcome) =>
     `${kind} "${obj.metadata.name}.${spec.namespace}" ${VERB[outcome]} the Istio service mesh for the external service "${spec.name}"${dryRunSuffix(ctx.dryRun)}`;

@@ -8,10 +8,10 @@ import { keepHeapSmall } from '../../shared/cli/heap.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { endpointsAddresses, gatherAddresses, MAX_ENDPOINTS_PER_SLICE, planSlices, sliceAddresses, type Endpoints } from '../../shared/istio/registration.ts';
-import type { KubeClient } from '../../shared/kube/client.ts';
 import { deleteChecked } from '../../shared/kube/ensure.ts';
 import { describeRef, isManaged, type KubeObject } from '../../shared/kube/objects.ts';
 import { checkOurEndpoints, deleteExactly, readRegistered, retryOnRace, writeSlicePlan } from '../../shared/kube/registration-store.ts';
+import { transaction, type ObjectApi } from '../../shared/kube/transaction.ts';
 import { resourceName } from '../../shared/output/printer.ts';
 import type { DeregisterArgs } from './command.ts';
 
@@ -39,28 +39,31 @@ export async function run(ctx: PluginContext, args: DeregisterArgs): Promise<Res
   const suffix = dryRunSuffix(ctx.dryRun);
   const dropAll = args.deleteServiceWhenEmpty === true;
 
-  const r = await ctx.step(`Endpoints of ${namespace}/${name}`, async (report) => {
-    const r = await removeAddresses(kube, namespace, name, ips, dropAll);
-    report(`Endpoints of ${namespace}/${name}: ${!r.found ? 'none' : r.removed.length ? `${r.removed.length} removed, ${r.left} left` : `unchanged, ${r.left} left`}${suffix}`);
-    return r;
-  });
-  if (!r.found) ctx.log.note(`no address is registered with Service ${namespace}/${name}`);
-  else if (r.missing.length) ctx.log.note(`not registered with ${namespace}/${name}, so nothing to remove: ${r.missing.length > 5 ? `${r.missing.length} addresses` : r.missing.join(', ')}`);
+  // One transaction: if the Service cannot be deleted after its endpoints were, the endpoints are put back.
+  return transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, async (tx) => {
+    const r = await ctx.step(`Endpoints of ${namespace}/${name}`, async (report) => {
+      const r = await removeAddresses(tx, namespace, name, ips, dropAll);
+      report(`Endpoints of ${namespace}/${name}: ${!r.found ? 'none' : r.removed.length ? `${r.removed.length} removed, ${r.left} left` : `unchanged, ${r.left} left`}${suffix}`);
+      return r;
+    });
+    if (!r.found) ctx.log.note(`no address is registered with Service ${namespace}/${name}`);
+    else if (r.missing.length) ctx.log.note(`not registered with ${namespace}/${name}, so nothing to remove: ${r.missing.length > 5 ? `${r.missing.length} addresses` : r.missing.join(', ')}`);
 
-  const objects = [...r.objects];
-  const lines = [...r.lines];
-  if (dropAll && r.left === 0) {
-    const gone = await deleteServiceIfOurs(ctx, kube, namespace, name);
-    if (gone) {
-      objects.push(gone);
-      lines.push(`${resourceName(gone)} deleted`);
+    const objects = [...r.objects];
+    const lines = [...r.lines];
+    if (dropAll && r.left === 0) {
+      const gone = await deleteServiceIfOurs(ctx, tx, namespace, name);
+      if (gone) {
+        objects.push(gone);
+        lines.push(`${resourceName(gone)} deleted`);
+      }
     }
-  }
-  return { objects, summary: lines.map((l) => l + suffix) };
+    return { objects, summary: lines.map((l) => l + suffix) };
+  });
 }
 
 /** One read-plan-write cycle over whichever API holds the addresses; a 409 starts it over from a fresh read. */
-function removeAddresses(kube: KubeClient, namespace: string, service: string, ips: string[], dropAll: boolean): Promise<Removal> {
+function removeAddresses(kube: ObjectApi, namespace: string, service: string, ips: string[], dropAll: boolean): Promise<Removal> {
   return retryOnRace(async (): Promise<Removal> => {
     const { slices, endpoints: ep } = await readRegistered(kube, namespace, service);
     if (slices.length) {
@@ -107,7 +110,7 @@ export function withoutAddresses(ep: Endpoints, gone: Set<string>): Endpoints {
 }
 
 /** Deletes the Service when kubectl-vm manages it (checked against the uid we read); someone else's stays, with a note. */
-async function deleteServiceIfOurs(ctx: PluginContext, kube: KubeClient, namespace: string, name: string): Promise<KubeObject | undefined> {
+async function deleteServiceIfOurs(ctx: PluginContext, kube: ObjectApi, namespace: string, name: string): Promise<KubeObject | undefined> {
   const ref = { apiVersion: 'v1', kind: 'Service', name, namespace };
   const live = await kube.get<KubeObject>(ref);
   if (!live) return undefined;

@@ -18,6 +18,7 @@ import type { KubeClient } from '../../shared/kube/client.ts';
 import { deleteChecked, ensure, notOurs } from '../../shared/kube/ensure.ts';
 import { dns1123LabelProblem } from '../../shared/kube/names.ts';
 import { describeRef, isManaged, refOf, type KubeObject } from '../../shared/kube/objects.ts';
+import { transaction, type ObjectApi } from '../../shared/kube/transaction.ts';
 import { resourceName } from '../../shared/output/printer.ts';
 import type { ExposeIstiodArgs } from './command.ts';
 
@@ -35,18 +36,21 @@ export async function run(ctx: PluginContext, args: ExposeIstiodArgs): Promise<R
     report(found ? `east-west gateway Service ${spec.istioNamespace}/${found} exposes ${requiredGatewayPorts(spec).join(', ')}` : 'east-west gateway not checked');
   });
   const suffix = dryRunSuffix(ctx.dryRun);
-  const applied: KubeObject[] = [];
-  const summary: string[] = [];
-  for (const desired of objects.map(clearOtherRoutes)) {
-    const r = await ctx.step(describeRef(refOf(desired)), async (report) => {
-      const result = await ensure(kube, desired);
-      report(`${describeRef(refOf(desired))} ${result.outcome}${suffix}`);
-      return result;
-    });
-    applied.push(r.object);
-    summary.push(`${resourceName(desired)} ${r.outcome}${suffix}`);
-  }
-  return { objects: applied, summary };
+  // One transaction: if one object cannot be written, those written before it are put back.
+  return transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, async (tx) => {
+    const applied: KubeObject[] = [];
+    const summary: string[] = [];
+    for (const desired of objects.map(clearOtherRoutes)) {
+      const r = await ctx.step(describeRef(refOf(desired)), async (report) => {
+        const result = await ensure(tx, desired);
+        report(`${describeRef(refOf(desired))} ${result.outcome}${suffix}`);
+        return result;
+      });
+      applied.push(r.object);
+      summary.push(`${resourceName(desired)} ${r.outcome}${suffix}`);
+    }
+    return { objects: applied, summary };
+  });
 }
 
 /**
@@ -135,7 +139,12 @@ async function checkGateway(ctx: PluginContext, kube: KubeClient, spec: ExposeIs
  * stops everything before the first delete. The shared Gateway istiod-gateway stays while another
  * VirtualService (another revision's) still uses it.
  */
-async function remove(ctx: PluginContext, kube: KubeClient, objects: KubeObject[]): Promise<Result> {
+function remove(ctx: PluginContext, kube: KubeClient, objects: KubeObject[]): Promise<Result> {
+  // One transaction: if one delete fails, what was deleted before it is created again.
+  return transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, (tx) => removeAll(ctx, tx, objects));
+}
+
+async function removeAll(ctx: PluginContext, kube: ObjectApi, objects: KubeObject[]): Promise<Result> {
   const refs = objects.map(refOf).reverse();
   const live = await Promise.all(refs.map((ref) => kube.get<KubeObject>(ref)));
   if (live.every((o) => o === undefined)) {

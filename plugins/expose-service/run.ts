@@ -21,6 +21,7 @@ import { parsePorts } from '../../shared/istio/ports.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { findVmGateway, parseGatewayService } from '../../shared/kube/gateway.ts';
 import { parseYamlMapping } from '../../shared/vm/bundle.ts';
+import { transaction } from '../../shared/kube/transaction.ts';
 import { ensure, kubectlResource, reconcile } from '../../shared/kube/ensure.ts';
 import { ADDRESS_CONFIGMAP, claimAddress } from '../../shared/kube/global-addresses.ts';
 import { dns1123SubdomainProblem, isIPAddress } from '../../shared/kube/names.ts';
@@ -83,37 +84,40 @@ export async function run(ctx: PluginContext, args: ExposeServiceArgs): Promise<
   if (o.ports) warnUnknownPorts(ctx, service, o.ports);
   const gatewayAddress = o.gatewayAddress ?? (await detectGateway(ctx, kube, o));
 
-  // Every ServiceEntry's addresses are taken, except those of ours for this very host (a re-run keeps its own).
-  const entries = await kube.list<ServiceEntry>('networking.istio.io/v1', 'ServiceEntry', { namespace: '' });
-  const entryName = globalServiceEntryName(o.name, o.namespace);
-  const isOurs = (se: ServiceEntry) => se.metadata.namespace === o.namespace && se.metadata.name === entryName;
-  const rival = entries.find((se) => !isOurs(se) && (se.spec?.hosts ?? []).includes(host));
-  if (rival) {
-    throw new ConflictError(`ServiceEntry ${rival.metadata.namespace}/${rival.metadata.name} already serves the host ${host}${isManaged(rival) ? '' : ', and kubectl-vm does not manage it'}`, {
-      hint: `two ServiceEntries for one host conflict; remove it first: kubectl delete ${kubectlResource(refOf(rival))} ${rival.metadata.name} -n ${rival.metadata.namespace}`,
+  // One transaction: if the ServiceEntry cannot be written, the address claimed for it is given back.
+  return transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, async (tx) => {
+    // Every ServiceEntry's addresses are taken, except those of ours for this very host (a re-run keeps its own).
+    const entries = await tx.list<ServiceEntry>('networking.istio.io/v1', 'ServiceEntry', { namespace: '' });
+    const entryName = globalServiceEntryName(o.name, o.namespace);
+    const isOurs = (se: ServiceEntry) => se.metadata.namespace === o.namespace && se.metadata.name === entryName;
+    const rival = entries.find((se) => !isOurs(se) && (se.spec?.hosts ?? []).includes(host));
+    if (rival) {
+      throw new ConflictError(`ServiceEntry ${rival.metadata.namespace}/${rival.metadata.name} already serves the host ${host}${isManaged(rival) ? '' : ', and kubectl-vm does not manage it'}`, {
+        hint: `two ServiceEntries for one host conflict; remove it first: kubectl delete ${kubectlResource(refOf(rival))} ${rival.metadata.name} -n ${rival.metadata.namespace}`,
+      });
+    }
+    const mine = entries.find(isOurs);
+    const current = mine && isManaged(mine) ? mine.spec?.addresses?.[0] : undefined;
+    if (current && !inRange(o.range, current)) ctx.log.note(`${host} keeps its address ${current}, which is outside ${o.range.cidr}`);
+    const taken = takenSpans(entries.filter((se) => !isOurs(se)).flatMap((se) => se.spec?.addresses ?? []));
+
+    const claim = await ctx.step(`address of ${host}`, async (report) => {
+      const c = await claimAddress(tx, { namespace: o.istioNamespace, host, range: o.range, current, taken });
+      report(`${host}: ${c.address} (${c.outcome === 'kept' ? 'kept' : `claimed in configmap ${o.istioNamespace}/${ADDRESS_CONFIGMAP}`})${suffix}`);
+      return c;
     });
-  }
-  const mine = entries.find(isOurs);
-  const current = mine && isManaged(mine) ? mine.spec?.addresses?.[0] : undefined;
-  if (current && !inRange(o.range, current)) ctx.log.note(`${host} keeps its address ${current}, which is outside ${o.range.cidr}`);
-  const taken = takenSpans(entries.filter((se) => !isOurs(se)).flatMap((se) => se.spec?.addresses ?? []));
 
-  const claim = await ctx.step(`address of ${host}`, async (report) => {
-    const c = await claimAddress(kube, { namespace: o.istioNamespace, host, range: o.range, current, taken });
-    report(`${host}: ${c.address} (${c.outcome === 'kept' ? 'kept' : `claimed in configmap ${o.istioNamespace}/${ADDRESS_CONFIGMAP}`})${suffix}`);
-    return c;
+    const desired = buildGlobalServiceEntry({ name: o.name, namespace: o.namespace, ports, gatewayAddress, address: claim.address });
+    const entry = await ctx.step(describeRef(refOf(desired)), async (report) => {
+      // Ours from the list above is compared and updated in place; otherwise created (ensure refuses someone else's).
+      const r = mine && isManaged(mine) ? await reconcile(tx, desired, mine) : await ensure(tx, desired);
+      report(`${describeRef(refOf(desired))} ${r.outcome}${suffix}`);
+      return r;
+    });
+    const line = hostsLine(claim.address, o.name, o.namespace);
+    ctx.log.note(`add "${line}" to /etc/hosts on each VM; ${host} then reaches ${o.name}.${o.namespace} through ${gatewayAddress}:15443`);
+    return { objects: [entry.object], summary: [line] };
   });
-
-  const desired = buildGlobalServiceEntry({ name: o.name, namespace: o.namespace, ports, gatewayAddress, address: claim.address });
-  const entry = await ctx.step(describeRef(refOf(desired)), async (report) => {
-    // Ours from the list above is compared and updated in place; otherwise created (ensure refuses someone else's).
-    const r = mine && isManaged(mine) ? await reconcile(kube, desired, mine) : await ensure(kube, desired);
-    report(`${describeRef(refOf(desired))} ${r.outcome}${suffix}`);
-    return r;
-  });
-  const line = hostsLine(claim.address, o.name, o.namespace);
-  ctx.log.note(`add "${line}" to /etc/hosts on each VM; ${host} then reaches ${o.name}.${o.namespace} through ${gatewayAddress}:15443`);
-  return { objects: [entry.object], summary: [line] };
 }
 
 /** The Service's TCP ports; UDP and SCTP cannot pass the gateway's TLS listener, and are left out with a warning. */

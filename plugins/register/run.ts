@@ -22,11 +22,11 @@ import {
   type EndpointsApi,
   type ServiceFields,
 } from '../../shared/istio/registration.ts';
-import type { KubeClient } from '../../shared/kube/client.ts';
 import { ensure, reconcile, type Outcome } from '../../shared/kube/ensure.ts';
 import { isAddressList } from '../../shared/kube/names.ts';
 import { isManaged, type KubeObject } from '../../shared/kube/objects.ts';
 import { checkOurEndpoints, readRegistered, retryOnRace, writeSlicePlan, type Registered } from '../../shared/kube/registration-store.ts';
+import { transaction, type ObjectApi } from '../../shared/kube/transaction.ts';
 import { resourceName } from '../../shared/output/printer.ts';
 import type { RegisterArgs } from './command.ts';
 
@@ -56,38 +56,41 @@ export async function run(ctx: PluginContext, args: RegisterArgs): Promise<Resul
   const kube = ctx.kube();
   const suffix = dryRunSuffix(ctx.dryRun);
 
-  // Everything is read and checked before the first write, so that a refusal leaves the cluster as it was.
-  const live = await kube.get<LiveService>({ apiVersion: 'v1', kind: 'Service', name: f.name, namespace: f.namespace });
-  const desired = buildRegisteredService(f);
-  const keepService = live !== undefined && checkService(ctx, f, desired, live);
-  let state = await readRegistered(kube, f.namespace, f.name);
-  checkApiChoice(state, args.endpointsApi, f.namespace, f.name);
-  const foreign = state.endpoints && !isManaged(state.endpoints) ? endpointsAddresses(state.endpoints) : [];
-  if (args.endpointsApi === 'endpointslices' && foreign.length) ctx.log.warn(`Service ${f.namespace}/${f.name} also has Endpoints that kubectl-vm did not write; they stay as they are`);
+  // One transaction: if the endpoints cannot be written, a Service this run created or changed is put back.
+  return transaction(kube, { log: ctx.log, rerun: ctx.commandLine }, async (tx) => {
+    // Everything is read and checked before the first write, so that a refusal leaves the cluster as it was.
+    const live = await tx.get<LiveService>({ apiVersion: 'v1', kind: 'Service', name: f.name, namespace: f.namespace });
+    const desired = buildRegisteredService(f);
+    const keepService = live !== undefined && checkService(ctx, f, desired, live);
+    let state = await readRegistered(tx, f.namespace, f.name);
+    checkApiChoice(state, args.endpointsApi, f.namespace, f.name);
+    const foreign = state.endpoints && !isManaged(state.endpoints) ? endpointsAddresses(state.endpoints) : [];
+    if (args.endpointsApi === 'endpointslices' && foreign.length) ctx.log.warn(`Service ${f.namespace}/${f.name} also has Endpoints that kubectl-vm did not write; they stay as they are`);
 
-  const service = await ctx.step(`Service ${f.namespace}/${f.name}`, async (report) => {
-    const r: ServiceOutcome = !live ? await ensure(kube, desired) : keepService ? { object: live, outcome: 'kept' } : await reconcile(kube, desired, live);
-    report(`Service ${f.namespace}/${f.name} ${r.outcome}${suffix}`);
-    return r;
-  });
-
-  const endpoints = await ctx.step(`Endpoints of ${f.namespace}/${f.name}`, async (report) => {
-    const r = await retryOnRace(async (attempt) => {
-      if (attempt > 1) {
-        state = await readRegistered(kube, f.namespace, f.name);
-        checkApiChoice(state, args.endpointsApi, f.namespace, f.name);
-      }
-      return args.endpointsApi === 'endpoints' ? registerEndpoints(kube, f, ips, state.endpoints) : registerSlices(kube, f, ips, state.slices);
+    const service = await ctx.step(`Service ${f.namespace}/${f.name}`, async (report) => {
+      const r: ServiceOutcome = !live ? await ensure(tx, desired) : keepService ? { object: live, outcome: 'kept' } : await reconcile(tx, desired, live);
+      report(`Service ${f.namespace}/${f.name} ${r.outcome}${suffix}`);
+      return r;
     });
-    report(`Endpoints of ${f.namespace}/${f.name}: ${r.added.length ? `${r.added.length} added` : 'unchanged'}, ${r.total} in all${suffix}`);
-    return r;
-  });
 
-  if (endpoints.already.length) ctx.log.note(`already registered with ${f.namespace}/${f.name}: ${endpoints.already.length > 5 ? `${endpoints.already.length} addresses` : endpoints.already.join(', ')}`);
-  return {
-    objects: [service.object, ...endpoints.objects],
-    summary: [`${resourceName(service.object)} ${service.outcome}${suffix}`, ...endpoints.lines.map((l) => l + suffix)],
-  };
+    const endpoints = await ctx.step(`Endpoints of ${f.namespace}/${f.name}`, async (report) => {
+      const r = await retryOnRace(async (attempt) => {
+        if (attempt > 1) {
+          state = await readRegistered(tx, f.namespace, f.name);
+          checkApiChoice(state, args.endpointsApi, f.namespace, f.name);
+        }
+        return args.endpointsApi === 'endpoints' ? registerEndpoints(tx, f, ips, state.endpoints) : registerSlices(tx, f, ips, state.slices);
+      });
+      report(`Endpoints of ${f.namespace}/${f.name}: ${r.added.length ? `${r.added.length} added` : 'unchanged'}, ${r.total} in all${suffix}`);
+      return r;
+    });
+
+    if (endpoints.already.length) ctx.log.note(`already registered with ${f.namespace}/${f.name}: ${endpoints.already.length > 5 ? `${endpoints.already.length} addresses` : endpoints.already.join(', ')}`);
+    return {
+      objects: [service.object, ...endpoints.objects],
+      summary: [`${resourceName(service.object)} ${service.outcome}${suffix}`, ...endpoints.lines.map((l) => l + suffix)],
+    };
+  });
 }
 
 type LiveService = KubeObject & { spec?: { selector?: Record<string, string>; ports?: { name?: string; port: number }[] } };
@@ -153,7 +156,7 @@ interface EndpointsOutcome {
   total: number;
 }
 
-async function registerSlices(kube: KubeClient, f: ServiceFields, ips: string[], slices: EndpointSlice[]): Promise<EndpointsOutcome> {
+async function registerSlices(kube: ObjectApi, f: ServiceFields, ips: string[], slices: EndpointSlice[]): Promise<EndpointsOutcome> {
   const current = slices.flatMap(sliceAddresses);
   const { added, already } = splitNew(current, ips);
   const plan = planSlices(f.name, f.namespace, slices, [...current, ...added], f.ports, f.labels);
@@ -161,7 +164,7 @@ async function registerSlices(kube: KubeClient, f: ServiceFields, ips: string[],
   return { objects: [...written, ...plan.unchanged], lines, added, already, total: current.length + added.length };
 }
 
-async function registerEndpoints(kube: KubeClient, f: ServiceFields, ips: string[], ep: Endpoints | undefined): Promise<EndpointsOutcome> {
+async function registerEndpoints(kube: ObjectApi, f: ServiceFields, ips: string[], ep: Endpoints | undefined): Promise<EndpointsOutcome> {
   const current = ep ? endpointsAddresses(ep) : [];
   const { added, already } = splitNew(current, ips);
   const samePorts = ep && showPorts(ep.subsets?.[0]?.ports ?? []) === showPorts(f.ports);

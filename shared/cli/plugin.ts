@@ -27,6 +27,8 @@ export interface PluginContext {
   lookup(host: string): Promise<string[]>;
   /** The API client, created on first use. */
   kube(): KubeClient;
+  /** This run's command line (`kubectl vm add-to-mesh external-service …`), shell-quoted: what "run it again" means. */
+  readonly commandLine: string;
   now(): Date;
   /** The user's home directory and environment (for ~/.ssh and SSH_AUTH_SOCK, say). */
   readonly home: string;

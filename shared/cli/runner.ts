@@ -54,7 +54,7 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     const args = parsed.args;
     verbosity = args.verbose ?? 0;
     const log = createLogger(io.stderr, paint, verbosity);
-    session = new Session(args, io, log, paint, options);
+    session = new Session(args, io, log, paint, options, commandLine(plugin.name, argv));
     const result = await parsed.command.run(session.context, args);
     printResult(result, args, io);
     const warnings = session.warnings;
@@ -298,6 +298,7 @@ class Session {
     log: Logger,
     paint: Paint,
     options: ExecuteOptions,
+    commandLine: string,
   ) {
     const dryRun: DryRun = args.dryRun ?? 'none';
     // A terminal that reports no size (0×0 under `script`, `ssh -tt`, some CI pseudo-terminals) gets plain lines:
@@ -306,6 +307,7 @@ class Session {
     this.context = {
       log,
       dryRun,
+      commandLine,
       step: createStep(io.stderr, paint, interactive),
       now: options.now ?? (() => new Date()),
       env: io.env,
@@ -365,6 +367,12 @@ class Session {
     this.config ??= loadKubeconfig(this.args, this.kubeconfigEnv());
     return this.config;
   }
+}
+
+/** `kubectl vm <plugin> <argv…>`, each word quoted for a POSIX shell where it needs to be. */
+export function commandLine(plugin: string, argv: string[]): string {
+  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return ['kubectl', 'vm', plugin, ...argv].map(quote).join(' ');
 }
 
 function captureError(fn: () => unknown): Error {

@@ -4,7 +4,7 @@
 // server-side apply: the object was created by a POST, so kubectl-vm owns its fields as an Update manager, and
 // an apply would never remove them (a port dropped from the arguments would stay).
 import { ConflictError } from '../errors.ts';
-import type { KubeClient } from './client.ts';
+import type { ObjectApi } from './transaction.ts';
 import { isAlreadyExists, isConflict } from './errors.ts';
 import { retryOnConflict } from './retry.ts';
 import { MANAGED_BY_LABEL, MANAGER, describeRef, isManaged, isSubset, refOf, type KubeObject, type ObjectRef } from './objects.ts';
@@ -17,7 +17,7 @@ export interface Ensured<T> {
   outcome: Outcome;
 }
 
-export async function ensure<T extends KubeObject>(kube: KubeClient, desired: T): Promise<Ensured<T>> {
+export async function ensure<T extends KubeObject>(kube: ObjectApi, desired: T): Promise<Ensured<T>> {
   for (let attempt = 1; ; attempt++) {
     try {
       return { object: await kube.create(desired), outcome: 'created' };
@@ -35,13 +35,13 @@ export async function ensure<T extends KubeObject>(kube: KubeClient, desired: T)
  * Brings an object we just read to the desired state: refused if kubectl-vm does not manage it, "unchanged" if
  * it already is, otherwise a PUT of `overlay(live, desired)`; a 409 re-reads it and tries again.
  */
-export function reconcile<T extends KubeObject>(kube: KubeClient, desired: T, live: T): Promise<Ensured<T>> {
+export function reconcile<T extends KubeObject>(kube: ObjectApi, desired: T, live: T): Promise<Ensured<T>> {
   let current: T | undefined = live;
   return retryOnConflict(async (attempt) => {
     if (attempt > 1) current = await kube.get<T>(refOf(desired));
     if (!current) throw new ConflictError(`${describeRef(refOf(desired))} was deleted while we were updating it`, { hint: 'run the command again' });
     if (!isManaged(current)) throw notOurs(refOf(desired));
-    if (isSubset(comparable(desired), comparable(current))) return { object: current, outcome: 'unchanged' };
+    if (hasDesired(desired, current)) return { object: current, outcome: 'unchanged' };
     return { object: await kube.replace(overlay(current, desired)), outcome: 'configured' };
   });
 }
@@ -66,6 +66,11 @@ export function overlay<T extends KubeObject>(live: T, desired: T): T {
     } else out[key] = isPlainObject(value) && isPlainObject(live[key]) ? { ...(live[key] as object), ...value } : value;
   }
   return out as T;
+}
+
+/** Whether `live` carries everything `desired` sets (labels, annotations, body), as reconcile() decides "unchanged". */
+export function hasDesired(desired: KubeObject, live: KubeObject | undefined): boolean {
+  return live !== undefined && isSubset(comparable(desired), comparable(live));
 }
 
 /** The parts of an object we set: labels, annotations and the body; not apiVersion, which may be another served version. */
@@ -96,7 +101,7 @@ export function notOurs(ref: ObjectRef, action: 'create' | 'delete' = 'create'):
  * Deletes an object we read and checked, only if it is still that object (uid precondition). Returns false when
  * it was already gone; a 409 (it was replaced meanwhile) becomes an error saying nothing was deleted.
  */
-export async function deleteChecked(kube: KubeClient, live: KubeObject): Promise<boolean> {
+export async function deleteChecked(kube: ObjectApi, live: KubeObject): Promise<boolean> {
   const ref = refOf(live);
   try {
     return await kube.delete(ref, { uid: live.metadata.uid });

@@ -5,7 +5,7 @@
 // AlreadyExists), reads again, and takes the next free address.
 import { ConflictError } from '../errors.ts';
 import { lowestFree, type AddressRange } from '../istio/address-pool.ts';
-import type { KubeClient } from './client.ts';
+import type { ObjectApi } from './transaction.ts';
 import { notOurs } from './ensure.ts';
 import { isAlreadyExists, isConflict } from './errors.ts';
 import { MANAGED_BY_LABEL, MANAGER, isManaged, type KubeObject } from './objects.ts';
@@ -36,7 +36,7 @@ export interface Claim {
 }
 
 /** The address of `host`, claimed in the ConfigMap if it has none yet. Retried on 409 until it goes through. */
-export function claimAddress(kube: KubeClient, req: ClaimRequest): Promise<Claim> {
+export function claimAddress(kube: ObjectApi, req: ClaimRequest): Promise<Claim> {
   const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: ADDRESS_CONFIGMAP, namespace: req.namespace };
   return retryOnConflict(
     async (attempt) => {

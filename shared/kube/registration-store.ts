@@ -1,18 +1,18 @@
 // Reading and writing the endpoints that register and deregister keep, shared by both commands.
 import { ConflictError } from '../errors.ts';
 import { SERVICE_NAME_LABEL, SLICE_MANAGED_BY_LABEL, type EndpointSlice, type Endpoints, type SlicePlan } from '../istio/registration.ts';
-import type { KubeClient } from './client.ts';
+import type { ObjectApi } from './transaction.ts';
 import { isAlreadyExists, isConflict } from './errors.ts';
 import { isManaged, MANAGER, refOf, type KubeObject } from './objects.ts';
 import { resourceName } from '../output/printer.ts';
 import { retryOnConflict } from './retry.ts';
 
 /** Our EndpointSlices of a Service (one LIST, whatever their number). */
-export function listOurSlices(kube: KubeClient, namespace: string, service: string): Promise<EndpointSlice[]> {
+export function listOurSlices(kube: ObjectApi, namespace: string, service: string): Promise<EndpointSlice[]> {
   return kube.list<EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', { namespace, labelSelector: `${SERVICE_NAME_LABEL}=${service},${SLICE_MANAGED_BY_LABEL}=${MANAGER}` });
 }
 
-export function getEndpoints(kube: KubeClient, namespace: string, service: string): Promise<Endpoints | undefined> {
+export function getEndpoints(kube: ObjectApi, namespace: string, service: string): Promise<Endpoints | undefined> {
   return kube.get<Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', name: service, namespace });
 }
 
@@ -22,7 +22,7 @@ export interface Registered {
   endpoints?: Endpoints;
 }
 
-export async function readRegistered(kube: KubeClient, namespace: string, service: string): Promise<Registered> {
+export async function readRegistered(kube: ObjectApi, namespace: string, service: string): Promise<Registered> {
   const slices = await listOurSlices(kube, namespace, service);
   return { slices, endpoints: slices.length ? undefined : await getEndpoints(kube, namespace, service) };
 }
@@ -55,7 +55,7 @@ export interface Written {
  * Carries out a slice plan made from `before`: PUT what existed (with its resourceVersion, so a concurrent change
  * is a 409), POST what is new, DELETE what emptied (with uid and resourceVersion preconditions).
  */
-export async function writeSlicePlan(kube: KubeClient, before: EndpointSlice[], plan: SlicePlan): Promise<Written> {
+export async function writeSlicePlan(kube: ObjectApi, before: EndpointSlice[], plan: SlicePlan): Promise<Written> {
   const existed = new Set(before.map((s) => s.metadata.name));
   const written: EndpointSlice[] = [];
   const lines: string[] = [];
@@ -73,6 +73,6 @@ export async function writeSlicePlan(kube: KubeClient, before: EndpointSlice[], 
 }
 
 /** Deletes the object we read, and not a newer version of it: a change since our read is a 409. */
-export function deleteExactly(kube: KubeClient, obj: KubeObject): Promise<boolean> {
+export function deleteExactly(kube: ObjectApi, obj: KubeObject): Promise<boolean> {
   return kube.delete(refOf(obj), { uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion });
 }

@@ -22,7 +22,6 @@ import {
   alreadyExists,
   ApiFailure,
   badRequest,
-  conflict,
   failure,
   invalid,
   methodNotAllowed,
@@ -30,6 +29,7 @@ import {
   namespaceTerminating,
   notFound,
   pathNotFound,
+  preconditionFailed,
   qualifiedKind,
   staleResourceVersion,
   statusFor,
@@ -71,10 +71,15 @@ export interface Fault {
   times?: number;
   status?: number;
   retryAfter?: number;
-  /** Close the connection without answering. */
+  /** Close the connection without answering, before the request is processed. */
   drop?: boolean;
   /** Answer normally, with this Warning header added. */
   warning?: string;
+  /**
+   * Process the request (a write commits), then close the connection without answering: the client cannot tell
+   * this from `drop`, and a retry meets the committed result (409 AlreadyExists, 409 Conflict, 404).
+   */
+  dropAfterCommit?: boolean;
   latencyMs?: number;
 }
 
@@ -334,6 +339,11 @@ export class TestApiServer {
     }
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
+      if (fault?.dropAfterCommit) {
+        record.fault = 'drop after commit';
+        req.socket.destroy();
+        return;
+      }
       if (payload instanceof Raw) {
         res.writeHead(status, { 'Content-Type': payload.contentType, 'Content-Length': payload.body.length, ...headers });
         res.end(payload.body);
@@ -835,10 +845,10 @@ export class TestApiServer {
     if (!old) throw notFound(def, name!);
     const pre = options?.preconditions ?? {};
     if (pre.uid && pre.uid !== old.metadata.uid) {
-      throw conflict(def, name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw preconditionFailed(def, name!, 'UID', pre.uid, old.metadata.uid);
     }
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(def, name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      throw preconditionFailed(def, name!, 'ResourceVersion', pre.resourceVersion, old.metadata.resourceVersion);
     }
     if (def.kind === 'Namespace') return [200, this.present(def, version, this.terminate(old, ctx.dryRun))];
     const shown = this.present(def, version, old);

@@ -87,7 +87,7 @@ test('delete preconditions; a deleted namespace is Terminating first, refuses ne
   const created = await call('POST', CMS, cm('d1'));
   const wrong = await call('DELETE', `${CMS}/d1`, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'not-it' } });
   assert.is(wrong.status, 409);
-  assert.match(wrong.body.message, /Precondition failed: UID in precondition: not-it, UID in object meta: /);
+  assert.match(wrong.body.message, /the UID in the precondition \(not-it\) does not match the UID in record /);
   assert.is((await call('DELETE', `${CMS}/d1`, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: created.body.metadata.uid } })).status, 200);
   await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone' } });
   await call('POST', '/api/v1/namespaces/gone/configmaps', cm('x'));

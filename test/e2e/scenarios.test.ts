@@ -15,7 +15,7 @@ test('a VM service goes into the mesh and out again', async () => {
   const add = await vm(['add-to-mesh', 'external-service', 'vmhttp', '10.0.0.5', 'http:8080', 'tcp:9000', '-n', ns, '-l', 'app=vmhttp', '-s', 'vm-sa']);
   assert.is(add.code, 0, add.stderr);
   assert.is(add.stdout, `ServiceEntry "mesh-expansion-vmhttp.${ns}" has been created in the Istio service mesh for the external service "vmhttp"\nKubernetes Service "vmhttp.${ns}" has been created in the Istio service mesh for the external service "vmhttp"\n`);
-  if (cluster().server) assert.is(cluster().server!.requests.length, 2, 'add-to-mesh sends two requests');
+  if (cluster().server) assert.is(cluster().server!.requests.length, 3, 'add-to-mesh sends two writes and reads the Service back once');
 
   const svc = await getJson(['service', 'vmhttp', '-n', ns]);
   assert.is(svc.metadata.labels['app.kubernetes.io/managed-by'], 'kubectl-vm');

@@ -8,6 +8,7 @@ import { expectGolden } from '../helpers/golden.ts';
 import { ROOT } from '../helpers/run.ts';
 import { missingPath } from '../helpers/tmp.ts';
 import { runCase, type Case } from '../helpers/transcript.ts';
+import { RUN_ANNOTATION } from '../../shared/kube/transaction.ts';
 import { managedService, managedServiceEntry, namespace, plainService, plainServiceEntry, terminatingNamespace } from '../helpers/builders.ts';
 
 const test = suite('add-to-mesh external-service');
@@ -22,11 +23,12 @@ async function golden(name: string, args: string[], c: Case = {}) {
   return outcome;
 }
 
-test('istioctl "external service banana namespace": the same stdout, byte for byte, in two requests', async () => {
+test('istioctl "external service banana namespace": the same stdout, byte for byte, in two writes and one re-read', async () => {
   const o = await golden('success-vmtest-banana', ['-n', 'banana', 'external-service', 'vmtest', '11.11.11.11', 'tcp:12345', 'tcp:12346'], { seed: [namespace('banana')] });
   assert.is(o.code, 0);
   assert.is(o.stdout, istioGolden('success-vmtest-banana.txt'));
-  assert.equal(o.requests.map((r) => `${r.method} ${r.status}`), ['POST 201', 'POST 201']);
+  // The GET checks that no concurrent run changed the Service between the two writes.
+  assert.equal(o.requests.map((r) => `${r.method} ${r.status}`), ['POST 201', 'POST 201', 'GET 200']);
   const se = o.server.object('networking.istio.io/v1', 'ServiceEntry', 'banana', 'mesh-expansion-vmtest')!;
   assert.equal(se.spec.endpoints, [{ address: '11.11.11.11', serviceAccount: 'default' }], 'B16: the service account is on the endpoint');
   assert.is(se.metadata.labels['app.kubernetes.io/managed-by'], 'kubectl-vm');
@@ -37,7 +39,9 @@ test('the documentation example: labels, annotations, service account, two VMs, 
   assert.is(o.code, 0);
   const svc = o.server.object('v1', 'Service', 'vm', 'vmhttp')!;
   assert.equal(svc.metadata.labels, { app: 'test', version: 'v1', 'app.kubernetes.io/managed-by': 'kubectl-vm' });
-  assert.equal(svc.metadata.annotations, { env: 'stage', 'kubernetes.io/service-account.name': 'stage-admin' });
+  const { [RUN_ANNOTATION]: run, ...annotations } = svc.metadata.annotations;
+  assert.equal(annotations, { env: 'stage', 'kubernetes.io/service-account.name': 'stage-admin' });
+  assert.match(run, /^[0-9a-f-]{36}$/, 'marked with the id of the run that created it');
   assert.equal(svc.spec.ports.map((p: any) => [p.name, p.port, p.protocol]), [['http-9080', 9080, 'TCP'], ['tcp-8888', 8888, 'TCP']]);
   assert.is(svc.spec.selector, undefined, 'selector-less');
   const se = o.server.object('networking.istio.io/v1', 'ServiceEntry', 'vm', 'mesh-expansion-vmhttp')!;
@@ -161,7 +165,7 @@ test('retries: 503 with Retry-After and a dropped connection are retried; the ru
     ],
   });
   assert.is(o.code, 0);
-  assert.equal(o.requests.map((r) => r.status || r.fault), [503, 201, 'drop', 429, 201]);
+  assert.equal(o.requests.map((r) => r.status || r.fault), [503, 201, 'drop', 429, 201, 200]);
 });
 
 test('a server that keeps failing gives up after 5 attempts with exit 69', async () => {
@@ -170,7 +174,8 @@ test('a server that keeps failing gives up after 5 attempts with exit 69', async
     faults: [{ method: 'POST', path: '/api/v1/namespaces/vm/services', status: 503, retryAfter: 0, times: 10 }],
   });
   assert.is(o.code, 69);
-  assert.is(o.requests.length, 5);
+  // Five attempts, then the rollback reads the Service back: a 503 does not prove that nothing was stored.
+  assert.equal(o.requests.map((r) => `${r.method} ${r.status}`), [...Array(5).fill('POST 503'), 'GET 404']);
   assert.match(o.stderr, /after 5 attempts/);
 });
 

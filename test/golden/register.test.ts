@@ -7,6 +7,7 @@ import { runCase, type Case } from '../helpers/transcript.ts';
 import { runPlugin } from '../helpers/run.ts';
 import { startCluster } from '../helpers/cluster.ts';
 import { istioctlEndpoints, namespace, plainService, registeredEndpoints, registeredService, registeredSlices, selectorService } from '../helpers/builders.ts';
+import { RUN_ANNOTATION } from '../../shared/kube/transaction.ts';
 
 const test = suite('register');
 
@@ -27,7 +28,9 @@ test('istioctl\'s example "register mysqldb 10.138.0.13 3306": the same Service,
   assert.is(o.code, 0, o.stderr);
   assert.is(o.stdout, 'service/mysqldb created\nendpointslice.discovery.k8s.io/mysqldb-kubectl-vm-ipv4 created\n');
   const svc = o.server.object('v1', 'Service', 'default', 'mysqldb')!;
-  assert.equal(svc.metadata.annotations, { 'alpha.istio.io/kubernetes-serviceaccounts': 'default' });
+  const { [RUN_ANNOTATION]: run, ...annotations } = svc.metadata.annotations;
+  assert.equal(annotations, { 'alpha.istio.io/kubernetes-serviceaccounts': 'default' });
+  assert.ok(run, 'marked with the id of the run that created it');
   assert.equal(svc.spec.ports.map((p: any) => ({ name: p.name, port: p.port })), [{ name: 'mysql', port: 3306 }]);
   assert.is(svc.spec.selector, undefined);
   const [slice, ...more] = slicesOf(o, 'default');
