@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { FLAGS_GROUP, oneOf, stringFlag, withExamples, type CommonArgs } from '../../shared/cli/flags.ts';
+import { FLAGS_GROUP, oneOfArgument, stringFlag, withExamples, type CommonArgs } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { SHELLS, type Shell } from '../../shared/cli/completion-scripts.ts';
 import { run } from './run.ts';
@@ -19,7 +19,7 @@ export const completion = defineCommand<CompletionArgs>({
     const flags = y
       .positional('shell', {
         type: 'string',
-        coerce: oneOf<CompletionTarget>('shell', [...SHELLS, 'kubectl-hook']),
+        coerce: oneOfArgument<CompletionTarget>('shell', [...SHELLS, 'kubectl-hook']),
         describe: 'bash, zsh or fish: print that shell\'s script for kubectl-vm; kubectl-hook: link kubectl_complete-vm into --dir',
       })
       .option('dir', { ...stringFlag('Where kubectl-hook links kubectl_complete-vm (default: $KREW_ROOT/bin, else ~/.krew/bin)', FLAGS_GROUP) });

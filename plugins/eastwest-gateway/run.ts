@@ -4,13 +4,13 @@
 // parsing refuses here, and ignores --mesh and --cluster), and the environment's NETWORK is read only with
 // --network-from-env. --label-namespace labels the istio namespace with its network, with a merge patch of that
 // one label (the namespace is not ours).
-import { checkNamespace } from '../../shared/cli/args.ts';
+import { checkNamespace, checkNetwork } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { CliError, ConflictError, ExitCode, UsageError } from '../../shared/errors.ts';
 import { buildEastwestGateway, NETWORK_LABEL, type EastwestGatewaySpec } from '../../shared/istio/eastwest-gateway.ts';
 import { isRevisioned } from '../../shared/istio/revision.ts';
-import { dns1123LabelProblem, labelValueProblem } from '../../shared/kube/names.ts';
+import { dns1123LabelProblem } from '../../shared/kube/names.ts';
 import type { KubeObject, ObjectRef } from '../../shared/kube/objects.ts';
 import { toYaml } from '../../shared/output/yaml.ts';
 import type { EastwestGatewayArgs } from './command.ts';
@@ -41,6 +41,9 @@ export function specFrom(ctx: PluginContext, args: EastwestGatewayArgs): Eastwes
     if (!envNetwork) throw new UsageError('--network-from-env: the environment variable NETWORK is not set', { hint: 'export NETWORK=<network>, or give --network <network>' });
     network = envNetwork;
   }
+  if (args.ambient && network === undefined) {
+    throw new UsageError('--ambient needs --network: an ambient east-west gateway belongs to a network', { hint: 'kubectl vm eastwest-gateway --ambient --network network1' });
+  }
   if (network !== undefined && args.singleCluster) {
     throw new UsageError('--single-cluster and --network exclude each other', { hint: 'a single-network mesh has no network: give one of them' });
   }
@@ -49,13 +52,7 @@ export function specFrom(ctx: PluginContext, args: EastwestGatewayArgs): Eastwes
       hint: envNetwork ? `NETWORK=${envNetwork} is set in the environment; add --network-from-env to use it` : `e.g. ${EXAMPLE}`,
     });
   }
-  if (network !== undefined) {
-    const problem = network === '' ? 'it is empty' : labelValueProblem(network);
-    if (problem) throw new UsageError(`invalid network "${network}": ${problem}`, { hint: 'a network is a label value: at most 63 letters, digits, "-", "_" or "."' });
-  }
-  if (args.ambient && network === undefined) {
-    throw new UsageError('--ambient needs --network: an ambient east-west gateway belongs to a network', { hint: 'kubectl vm eastwest-gateway --ambient --network network1' });
-  }
+  if (network !== undefined) checkNetwork(network, args.networkFromEnv ? 'NETWORK (--network-from-env)' : '--network');
   if (args.labelNamespace && network === undefined) {
     throw new UsageError('--label-namespace needs --network: a single-network mesh has no network to label', { hint: 'leave out --label-namespace, or give --network <network>' });
   }

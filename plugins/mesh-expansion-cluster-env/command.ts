@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { describeCommand } from '../../shared/cli/catalog.ts';
-import { FLAGS_GROUP, OUTPUT_GROUP, oneOf, stringFlag, withExamples, withKubeFlags, type CommonArgs, type KubeArgs } from '../../shared/cli/flags.ts';
+import { FLAGS_GROUP, OUTPUT_GROUP, oneOf, stringFlag, withDryRun, withExamples, withKubeFlags, type CommonArgs, type DryRun, type KubeArgs } from '../../shared/cli/flags.ts';
 import { defineCommand, type Plugin } from '../../shared/cli/plugin.ts';
 import { CP_AUTH_VALUES, type CpAuth } from '../../shared/istio/mesh-expansion.ts';
 import { run } from './run.ts';
@@ -12,6 +12,7 @@ export interface MeshExpansionClusterEnvArgs extends KubeArgs, CommonArgs {
   cpAuth: CpAuth;
   istioNamespace: string;
   ingressIp?: string;
+  dryRun?: DryRun;
 }
 
 export const clusterEnv = defineCommand<MeshExpansionClusterEnvArgs>({
@@ -25,9 +26,10 @@ export const clusterEnv = defineCommand<MeshExpansionClusterEnvArgs>({
       .option('cp-auth', { type: 'string', group: FLAGS_GROUP, coerce: oneOf<CpAuth>('cp-auth', CP_AUTH_VALUES), default: 'MUTUAL_TLS', describe: 'How the sidecar talks to the control plane: MUTUAL_TLS or NONE' })
       .option('istio-namespace', { alias: 'i', ...stringFlag('The namespace Istio is installed in'), default: 'istio-system' })
       .option('ingress-ip', stringFlag('The ingress gateway address for hosts (default: the load balancer of istio-ingressgateway)'));
-    return withExamples(withKubeFlags(flags), [
+    return withExamples(withKubeFlags(withDryRun(flags, 'Print cluster.env and hosts instead of writing them')), [
       ['cluster.env and hosts for the VMs, the service range and gateway asked of the cluster', 'kubectl vm mesh-expansion cluster-env --output-dir ./vm --inbound-ports 8888'],
       ['Without asking the cluster for anything but the gateway', 'kubectl vm mesh-expansion cluster-env --output-dir ./vm --service-cidr 10.96.0.0/12 --ingress-ip 35.232.112.158'],
+      ['Look first: the two files, printed', 'kubectl vm mesh-expansion cluster-env --inbound-ports 8888 --dry-run'],
     ]) as unknown as Argv<MeshExpansionClusterEnvArgs>;
   },
   run,

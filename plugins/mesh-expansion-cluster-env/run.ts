@@ -5,7 +5,9 @@
 import { checkNamespace } from '../../shared/cli/args.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
-import { writeDirectory } from '../../shared/fs/write.ts';
+import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { checkOutputDirectory, dryRunListing, writeDirectory } from '../../shared/fs/write.ts';
+import { namespaceExists } from '../../shared/kube/istio-reads.ts';
 import { parseInboundPorts, parseServiceCidrs, renderLegacyClusterEnv, renderLegacyHosts } from '../../shared/istio/mesh-expansion.ts';
 import { gatewayAddress } from '../../shared/kube/gateway.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
@@ -15,12 +17,19 @@ import type { MeshExpansionClusterEnvArgs } from './command.ts';
 const INGRESS_GATEWAY = 'istio-ingressgateway';
 
 export async function run(ctx: PluginContext, args: MeshExpansionClusterEnvArgs): Promise<Result> {
-  if (!args.outputDir) throw new UsageError('expecting an output directory', { hint: 'add --output-dir <dir>: cluster.env and hosts go there' });
+  const dryRun = args.dryRun !== undefined && args.dryRun !== 'none';
+  if (!args.outputDir && !dryRun) throw new UsageError('expecting an output directory', { hint: 'add --output-dir <dir>: cluster.env and hosts go there (or --dry-run to only look)' });
+  if (args.outputDir !== undefined) checkOutputDirectory(args.outputDir, ['cluster.env', 'hosts']);
   const given = args.serviceCidr === undefined ? undefined : parseServiceCidrs(args.serviceCidr);
   const inboundPorts = args.inboundPorts === undefined ? undefined : parseInboundPorts(args.inboundPorts);
   const istioNamespace = checkNamespace(args.istioNamespace);
   if (args.ingressIp !== undefined && !isIPAddress(args.ingressIp)) {
     throw new UsageError(`invalid --ingress-ip "${args.ingressIp}": expected an IPv4 or IPv6 address`, { hint: 'e.g. --ingress-ip 35.232.112.158' });
+  }
+
+  // A namespace the cluster says does not exist is an error, whenever the cluster is asked anything.
+  if ((given === undefined || args.ingressIp === undefined) && (await namespaceExists(ctx.kube(), istioNamespace)) === false) {
+    throw new CliError(`namespace ${istioNamespace} not found`, ExitCode.general, { hint: 'check --istio-namespace (-i): the namespace Istio is installed in; list them with: kubectl get namespaces' });
   }
 
   let serviceCidrs = given;
@@ -45,9 +54,11 @@ export async function run(ctx: PluginContext, args: MeshExpansionClusterEnvArgs)
   }
 
   const clusterEnv = renderLegacyClusterEnv({ cpAuth: args.cpAuth, serviceCidrs, inboundPorts, istioNamespace });
-  writeDirectory(args.outputDir, [
+  const files = [
     { name: 'cluster.env', content: clusterEnv, mode: 0o644 },
     { name: 'hosts', content: renderLegacyHosts(gateway, istioNamespace), mode: 0o644 },
-  ]);
+  ];
+  if (dryRun) return { summary: dryRunListing(args.outputDir ?? '.', false, files, dryRunSuffix(ctx.dryRun)) };
+  writeDirectory(args.outputDir!, files);
   return { summary: [`cluster.env and hosts written into directory ${args.outputDir}`] };
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
-import { writeDirectory } from '../../shared/fs/write.ts';
+import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
+import { checkOutputDirectory, dryRunListing, writeDirectory } from '../../shared/fs/write.ts';
 import { WORKLOAD_KEY_FILES, workloadKeysProblem } from '../../shared/istio/ca-certs.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
 import type { MeshExpansionKeysArgs } from './command.ts';
@@ -14,7 +15,10 @@ import type { MeshExpansionKeysArgs } from './command.ts';
 type Secret = KubeObject & { type?: string; data?: Record<string, string> };
 
 export async function run(ctx: PluginContext, args: MeshExpansionKeysArgs): Promise<Result> {
-  if (!args.outputDir) throw new UsageError('expecting an output directory', { hint: 'add --output-dir <dir>: root-cert.pem, cert-chain.pem and key.pem go there' });
+  const dryRun = args.dryRun !== undefined && args.dryRun !== 'none';
+  if (!args.outputDir && !dryRun) throw new UsageError('expecting an output directory', { hint: 'add --output-dir <dir>: root-cert.pem, cert-chain.pem and key.pem go there (or --dry-run to only look)' });
+  const outputDir = args.outputDir ?? '.';
+  if (args.outputDir !== undefined) checkOutputDirectory(args.outputDir, [...WORKLOAD_KEY_FILES]);
   const sa = checkSubdomain('service account', args.serviceAccount);
   const namespace = checkNamespace(ctx.namespace());
   const name = `istio.${sa}`;
@@ -38,7 +42,9 @@ export async function run(ctx: PluginContext, args: MeshExpansionKeysArgs): Prom
   const problem = workloadKeysProblem(files);
   if (problem) throw new DataError(`secret ${namespace}/${name} does not hold a usable key and certificate: ${problem}`, { hint: `check it with: kubectl describe secret ${name} -n ${namespace}` });
 
-  writeDirectory(args.outputDir, WORKLOAD_KEY_FILES.map((f) => ({ name: f, content: files[f], mode: f === 'key.pem' ? 0o600 : 0o644 })));
-  ctx.log.warn(`the private key of service account "${sa}" in namespace "${namespace}" has been stored at "${path.join(args.outputDir, 'key.pem')}" (mode 0600)`);
-  return { summary: [`Keys of service account ${namespace}/${sa} written into directory ${args.outputDir}: ${WORKLOAD_KEY_FILES.join(', ')}`] };
+  const out = WORKLOAD_KEY_FILES.map((f) => ({ name: f, content: files[f], mode: f === 'key.pem' ? 0o600 : 0o644, secret: f === 'key.pem', redacted: '<private key: not shown in a dry run>' }));
+  if (dryRun) return { summary: dryRunListing(outputDir, false, out, dryRunSuffix(ctx.dryRun)) };
+  writeDirectory(outputDir, out);
+  ctx.log.warn(`the private key of service account "${sa}" in namespace "${namespace}" has been stored at "${path.join(outputDir, 'key.pem')}" (mode 0600)`);
+  return { summary: [`Keys of service account ${namespace}/${sa} written into directory ${outputDir}: ${WORKLOAD_KEY_FILES.join(', ')}`] };
 }

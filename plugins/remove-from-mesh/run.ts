@@ -27,7 +27,7 @@ export async function run(ctx: PluginContext, args: RemoveFromMeshArgs): Promise
     return { objects: [], summary: [] };
   }
   live.forEach((obj, i) => {
-    if (obj && !isManaged(obj)) throw notOurs(refs[i]!);
+    if (obj && !isManaged(obj)) throw notOurs(refs[i]!, 'delete');
   });
 
   const summary: string[] = [];

@@ -56,7 +56,7 @@ export const sidecarBootstrap = defineCommand<SidecarBootstrapArgs>({
       .option('output-dir', { alias: 'd', ...stringFlag('Write the bundle into this directory instead of copying it to the VM', OUTPUT_GROUP) })
       .option('output-file', stringFlag('Write the bundle as a gzipped tar, e.g. vm.tgz, instead of copying it to the VM', OUTPUT_GROUP))
       .option('o', { type: 'string', hidden: true, coerce: lastWins });
-    return withExamples(withKubeFlags(withDryRun(flags, 'Print every remote command and file (secrets redacted); no token is minted and no connection made')), [
+    return withExamples(withKubeFlags(withDryRun(flags, 'Print every remote command and file (secrets redacted), or with --output-dir/--output-file the files it would write; no token is minted, no connection made, nothing written')), [
       ['Copy the bundle of WorkloadEntry backend-vm to its VM and start the proxy', 'kubectl vm sidecar-bootstrap backend-vm -n vm --start-istio-proxy --ssh-key ~/.ssh/vm.pem'],
       ['Look first: what would be copied and run', 'kubectl vm sidecar-bootstrap backend-vm -n vm --start-istio-proxy --dry-run'],
       ['Every VM labelled app=backend, four at a time', 'kubectl vm sidecar-bootstrap -l app=backend -n vm --start-istio-proxy --concurrency 4 --continue-on-error'],

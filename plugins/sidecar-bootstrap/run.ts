@@ -11,7 +11,7 @@ import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { asCliError, CliError, DataError, ExitCode, UsageError } from '../../shared/errors.ts';
 import { tarGz } from '../../shared/fs/tar.ts';
-import { writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
+import { checkOutputDirectory, checkOutputFile, dryRunListing as listFiles, writeDirectory, writeFileAtomic, type FileToWrite, type ListedFile } from '../../shared/fs/write.ts';
 import {
   BUNDLE_FILES,
   computeSidecar,
@@ -59,6 +59,9 @@ interface Options {
 /** Every flag checked before the first request, with tctl's rules on what cannot be combined (§2.1). */
 export function checkOptions(args: SidecarBootstrapArgs): Options {
   if (args.o !== undefined) {
+    if (['yaml', 'json', 'name'].includes(args.o)) {
+      throw new UsageError(`-o ${args.o}: sidecar-bootstrap copies files to VMs, it prints no Kubernetes objects, so it has no -o`, { hint: 'see what would be copied and run with --dry-run; write the bundle locally with --output-dir <dir> or --output-file <file.tgz>' });
+    }
     throw new UsageError('-o is not the archive flag here: kubectl vm uses -o for output formats', { hint: `write the archive with --output-file ${args.o || 'vm.tgz'}` });
   }
   const dryRun = args.dryRun !== undefined && args.dryRun !== 'none';
@@ -67,7 +70,6 @@ export function checkOptions(args: SidecarBootstrapArgs): Options {
   if (sources.length > 1) throw new UsageError(`${sources.join(' and ')} cannot be combined`, { hint: USAGE });
   if (args.outputDir !== undefined && args.outputFile !== undefined) throw new UsageError('it is not possible to use --output-dir flag together with --output-file', { hint: 'choose a directory or an archive' });
   for (const [flag, value] of [['--output-dir', args.outputDir], ['--output-file', args.outputFile]] as const) {
-    if (dryRun && value !== undefined) throw new UsageError(`it is not possible to use --dry-run flag together with ${flag}`, { hint: `${flag} writes nothing secret until you run it; drop --dry-run` });
     if (value === '') throw new UsageError(`${flag} needs a path`, { hint: `e.g. ${flag} ${flag === '--output-dir' ? './bundle' : 'vm.tgz'}` });
   }
   const tokenSeconds = checkTokenSeconds('duration', args.duration, '24h');
@@ -198,6 +200,9 @@ function bundle(plan: Plan, rootCert: string, token: string | undefined): (FileT
 
 export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promise<Result> {
   const o = checkOptions(args);
+  // The local output path, checked before the first request (and with every file name before a token is minted).
+  if (args.outputFile !== undefined) checkOutputFile(args.outputFile);
+  if (args.outputDir !== undefined) checkOutputDirectory(args.outputDir);
   const kube = ctx.kube();
   const entries = await loadWorkloadEntries(ctx, kube, args);
   if (entries.length === 0) {
@@ -232,7 +237,8 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
     }
   });
 
-  if (o.dryRun) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true, o.runtime))) };
+  const offline = args.outputDir !== undefined || args.outputFile !== undefined;
+  if (o.dryRun && !offline) return { summary: plans.flatMap((p) => ('error' in p ? [`# ${p.error.message}`] : dryRunListing(p, rootCert, args.startIstioProxy === true, o.runtime))) };
 
   // One token per service account, shared by its VMs, minted when the first of them needs it.
   const tokens = new Map<string, Promise<string>>();
@@ -243,7 +249,7 @@ export async function run(ctx: PluginContext, args: SidecarBootstrapArgs): Promi
   };
 
   const job: Job = { ctx, args, o, plans, rootCert, tokenFor };
-  return args.outputDir !== undefined || args.outputFile !== undefined ? writeOffline(job) : deliver(job);
+  return offline ? writeOffline(job) : deliver(job);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -270,14 +276,19 @@ function dryRunListing(p: Plan, rootCert: string, start: boolean, runtime: Runti
 async function writeOffline({ ctx, args, o, plans, rootCert, tokenFor }: Job): Promise<Result> {
   for (const p of plans) if ('error' in p) throw p.error;
   const ok = plans as Plan[];
-  const files: FileToWrite[] = [];
-  for (const p of ok) {
+  const filesOf = (p: Plan, token: string | undefined): ListedFile[] => {
     const prefix = o.fleet ? `${p.we.metadata.name}/` : '';
-    const token = await tokenFor(p.we);
-    for (const f of bundle(p, rootCert, token)) files.push({ name: `${prefix}etc/${f.name}`, content: f.content, mode: f.mode });
-    files.push({ name: `${prefix}bin/start-istio-proxy.sh`, content: startScript(p.sidecar, p.settings.containerName), mode: 0o755 });
-  }
+    return [
+      ...bundle(p, rootCert, token).map((f) => ({ ...f, name: `${prefix}etc/${f.name}` })),
+      { name: `${prefix}bin/start-istio-proxy.sh`, content: startScript(p.sidecar, p.settings.containerName), mode: 0o755 },
+    ];
+  };
   const target = (args.outputFile ?? args.outputDir)!;
+  const planned = ok.flatMap((p) => filesOf(p, undefined));
+  if (o.dryRun) return { summary: listFiles(target, args.outputFile !== undefined, planned, dryRunSuffix(ctx.dryRun)) };
+  if (args.outputDir !== undefined) checkOutputDirectory(args.outputDir, planned.map((f) => f.name));
+  const files: FileToWrite[] = [];
+  for (const p of ok) files.push(...filesOf(p, await tokenFor(p.we)));
   if (args.outputFile !== undefined) writeFileAtomic(args.outputFile, tarGz(files), 0o600);
   else writeDirectory(args.outputDir!, files);
   ctx.log.warn(`${ok.length === 1 ? 'a service-account token' : `${ok.length} bundles with service-account tokens`} (valid ${args.duration}) written to ${target}`);

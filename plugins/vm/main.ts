@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ExitCode } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/kube/transport.ts';
 import { COMPLETE, KUBECTL_COMPLETE, formatCompletion } from '../../shared/cli/complete-protocol.ts';
-import { completionRoute, helpText, route, unknownCommandText } from './route.ts';
+import { completionRoute, groupHelpText, helpText, route, unknownCommandText } from './route.ts';
 
 const here = path.dirname(fs.realpathSync(process.argv[1]!));
 const exists = (name: string) => fs.existsSync(path.join(here, name));
@@ -17,8 +17,9 @@ const decision = completing ? completionRoute(argv.slice(1), exists, listedByKub
 if (decision.kind === 'completions') process.stdout.write(formatCompletion(decision.completion));
 else if (decision.kind === 'help') process.stdout.write(helpText(VERSION, exists));
 else if (decision.kind === 'version') process.stdout.write(`kubectl-vm ${VERSION}\n`);
+else if (decision.kind === 'group') process.stdout.write(groupHelpText(decision.group, exists));
 else if (decision.kind === 'unknown') {
-  process.stderr.write(unknownCommandText(decision.command, exists));
+  process.stderr.write(unknownCommandText(decision.command, exists, decision.parent));
   process.exitCode = ExitCode.usage;
 } else {
   const file = path.join(here, decision.executable);

@@ -4,13 +4,15 @@
 // lets kubectl's global flags come before the command: `kubectl vm -n prod add-to-mesh …`.
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
 import { Directive, type Completion } from '../../shared/cli/complete-protocol.ts';
+import { closest } from '../../shared/cli/suggest.ts';
 
 export type Route =
   | { kind: 'completions'; completion: Completion }
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'run'; executable: string; args: string[] }
-  | { kind: 'unknown'; command: string };
+  | { kind: 'group'; group: string }
+  | { kind: 'unknown'; command: string; parent?: string };
 
 /** Global flags whose value is the next argument when not written as --flag=value. */
 const VALUE_FLAGS = new Set(['-n', '--namespace', '--context', '--kubeconfig', '--cluster', '--user', '--request-timeout', '-o', '--output']);
@@ -43,7 +45,38 @@ export function route(argv: string[], exists: (executable: string) => boolean): 
     const executable = executableName(used.map((i) => argv[i]!).join(' '));
     if (exists(executable)) return { kind: 'run', executable, args: argv.filter((_, i) => !used.includes(i)) };
   }
-  return { kind: 'unknown', command: argv[words[0]!]! };
+  // A group of commands (`workload-group`, `ca-certs`): its help, or the word after it is the unknown one.
+  const typed = words.map((i) => argv[i]!);
+  for (let n = Math.min(typed.length, MAX_WORDS - 1); n >= 1; n--) {
+    const group = typed.slice(0, n).join(' ');
+    if (subcommands(group, exists).length === 0) continue;
+    if (typed.length === n) return { kind: 'group', group };
+    return { kind: 'unknown', command: typed[n]!, parent: group };
+  }
+  return { kind: 'unknown', command: typed[0]! };
+}
+
+/** The next words after `group` that make an installed command: `ca-certs` → create. */
+function subcommands(group: string, exists: (executable: string) => boolean): string[] {
+  return CATALOG.filter((e) => e.name.startsWith(`${group} `) && exists(executableName(e.name))).map((e) => e.name.slice(group.length + 1).split(' ')[0]!);
+}
+
+/** `kubectl vm ca-certs [--help]`: the commands of the group, as kubectl lists a command's subcommands. */
+export function groupHelpText(group: string, exists: (executable: string) => boolean): string {
+  const entries = CATALOG.filter((e) => e.name.startsWith(`${group} `) && exists(executableName(e.name)));
+  const width = Math.max(...entries.map((e) => e.name.length - group.length - 1), 10) + 3;
+  return [
+    `kubectl vm ${group}: ${entries.length === 1 ? 'one command' : 'its commands'}`,
+    '',
+    'Usage:',
+    `  kubectl vm ${group} <command> [flags]`,
+    '',
+    'Commands:',
+    ...entries.map((e) => `  ${e.name.slice(group.length + 1).padEnd(width)}${e.describe}`),
+    '',
+    `Run "kubectl vm ${group} <command> --help" for the flags and examples of a command.`,
+    '',
+  ].join('\n');
 }
 
 export function helpText(version: string, exists: (executable: string) => boolean): string {
@@ -63,9 +96,24 @@ export function helpText(version: string, exists: (executable: string) => boolea
   ].join('\n');
 }
 
-export function unknownCommandText(command: string, exists: (executable: string) => boolean): string {
+export function unknownCommandText(command: string, exists: (executable: string) => boolean, parent?: string): string {
+  if (parent) {
+    const subs = subcommands(parent, exists);
+    const near = closest(command, subs);
+    return [
+      `error: unknown command "${command}" for "kubectl vm ${parent}"`,
+      `hint: ${near ? `did you mean "kubectl vm ${parent} ${near}"? ` : ''}the commands of ${parent} are: ${subs.join(', ')}; see "kubectl vm ${parent} --help"`,
+      '',
+    ].join('\n');
+  }
   const known = CATALOG.filter((e) => exists(executableName(e.name))).map((e) => e.name);
-  return [`error: unknown command "${command}" for "kubectl vm"`, `hint: the commands are: ${known.join(', ')}; see "kubectl vm --help"`, ''].join('\n');
+  const near = closest(command, [...new Set(known.map((k) => k.split(' ')[0]!))]);
+  const nearName = near && known.find((k) => k === near || k.startsWith(`${near} `));
+  return [
+    `error: unknown command "${command}" for "kubectl vm"`,
+    `hint: ${nearName ? `did you mean "kubectl vm ${nearName}"? ` : ''}the commands are: ${known.join(', ')}; see "kubectl vm --help"`,
+    '',
+  ].join('\n');
 }
 
 /**

@@ -7,7 +7,7 @@ import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
-import { writeDirectory, writeFileAtomic, type FileToWrite } from '../../shared/fs/write.ts';
+import { checkOutputDirectory, checkOutputFile, dryRunListing, writeDirectory, writeFileAtomic, type ListedFile } from '../../shared/fs/write.ts';
 import { tarGz } from '../../shared/fs/tar.ts';
 import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
 import { istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
@@ -15,7 +15,7 @@ import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type Vm
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { findVmGateway, gatewayIp, parseGatewayService } from '../../shared/kube/gateway.ts';
-import { defaultRevision, detectClusterId, mintToken, requireConfigMap } from '../../shared/kube/istio-reads.ts';
+import { defaultRevision, detectClusterId, mintToken, missingIn, requireConfigMap } from '../../shared/kube/istio-reads.ts';
 import { isIPAddress } from '../../shared/kube/names.ts';
 import { mapLimit } from '../../shared/kube/parallel.ts';
 import { parseYamlMapping } from '../../shared/vm/bundle.ts';
@@ -48,6 +48,9 @@ const SOURCES = 'kubectl vm workload-entry configure (-f wg.yaml | --name <name>
 /** Every flag checked before the first request (B7, B10 among them). */
 export function checkOptions(args: WorkloadEntryConfigureArgs): Options {
   if (args.o !== undefined) {
+    if (['yaml', 'json', 'name'].includes(args.o)) {
+      throw new UsageError(`-o ${args.o}: workload-entry configure writes files, not Kubernetes objects, so it has no -o`, { hint: 'see the files without writing them with --dry-run; write them with --output-dir <dir> or --bundle <file.tgz>' });
+    }
     throw new UsageError(`-o is not the output directory here: kubectl vm uses -o for output formats`, { hint: `write the files with --output-dir ${args.o}` });
   }
   const sources = [args.file?.length && '-f', args.name && '--name', args.selector && '--selector'].filter(Boolean);
@@ -100,9 +103,10 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
   if (args.name) {
     const wg = await kube.get<WorkloadGroup>({ apiVersion: WORKLOAD_GROUP_API_VERSION, kind: 'WorkloadGroup', name: args.name, namespace });
     if (!wg) {
-      throw new CliError(`workloadgroup ${args.name} not found in namespace ${namespace}`, ExitCode.general, {
+      const notFound = new CliError(`workloadgroup ${args.name} not found in namespace ${namespace}`, ExitCode.general, {
         hint: `create it: kubectl vm workload-group create --name ${args.name} -n ${namespace} --apply`,
       });
+      throw await missingIn(kube, namespace, '-n', notFound);
     }
     return [withDefaults(wg)];
   }
@@ -132,15 +136,23 @@ async function detectIngress(ctx: PluginContext, o: Options, revision: string, m
     });
     return await gatewayIp(ctx, gw);
   } catch (err) {
-    if (!(err instanceof CliError)) throw err;
+    // Only "nothing found" degrades to a warning (as istioctl); a lookup that fails (403, 5xx) is an error.
+    if (!(err instanceof CliError) || !err.message.startsWith('no gateway found')) throw err;
     ctx.log.warn(`${err.message}${err.details.length ? `; tried: ${err.details.join('; ')}` : ''}`);
     ctx.log.warn(`Could not auto-detect IP for ${istiodHost(o.istioNamespace, revision)}/${o.istioNamespace}. Use --ingress-ip to manually specify the Gateway address to reach istiod from the VM.`);
     return undefined;
   }
 }
 
+/** The output path is checked before the first request, and again with every file name before a token is minted. */
+function checkTarget(o: Options, names: string[] = []): void {
+  if (o.bundle !== undefined) checkOutputFile(o.bundle, '--bundle');
+  else if (o.outputDir !== undefined) checkOutputDirectory(o.outputDir, names);
+}
+
 export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs): Promise<Result> {
   const o = checkOptions(args);
+  checkTarget(o);
   const kube = ctx.kube();
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
@@ -172,6 +184,10 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     return { wg, input, config };
   });
 
+  const prefixOf = (wg: WorkloadGroup) => (fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '');
+  const fileNames = bundleFiles({ meshYaml: '', clusterEnv: '', rootCert: '', hosts: '' }).map((f) => f.name);
+  checkTarget(o, groups.flatMap((wg) => fileNames.map((n) => prefixOf(wg) + n)));
+
   if (o.vm && groups.length !== 1) throw new UsageError(`--vm names one VM, but ${groups.length} WorkloadGroups were given`, { hint: 'pick one with --name, or leave --vm out' });
   const bound = o.vm && !o.dryRun ? await vmToken(ctx, kube, groups[0]!, o.vm, o.tokenSeconds) : undefined;
   const tokens = o.dryRun
@@ -191,7 +207,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
 
   const bundles = computed.map(({ wg, input, config }, i) => ({
     wg,
-    prefix: fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '',
+    prefix: prefixOf(wg),
     files: bundleFiles({
       meshYaml: renderMeshYaml(config),
       clusterEnv: renderClusterEnv(input, config),
@@ -200,12 +216,12 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
       hosts: renderHosts(ingressIp, o.istioNamespace, revision),
     }),
   }));
-  const all: (FileToWrite & { secret?: boolean })[] = bundles.flatMap((b) => b.files.map((f: BundleFile) => ({ ...f, name: b.prefix + f.name })));
+  const all: ListedFile[] = bundles.flatMap((b) => b.files.map((f: BundleFile) => ({ ...f, name: b.prefix + f.name })));
   const target = o.bundle ?? o.outputDir ?? '.';
 
-  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, ctx.dryRun) };
+  if (o.dryRun) return { summary: dryRunListing(target, o.bundle !== undefined, all, dryRunSuffix(ctx.dryRun), (name) => name.endsWith('install.sh')) };
   try {
-    if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600);
+    if (o.bundle) writeFileAtomic(o.bundle, tarGz(all), 0o600, '--bundle');
     else writeDirectory(o.outputDir!, all);
   } catch (err) {
     await bound?.undo();
@@ -221,24 +237,6 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   }
   const into = (b: (typeof bundles)[number]) => (o.bundle ? `bundle ${o.bundle}${b.prefix ? ` (${b.prefix.slice(0, -1)})` : ''}` : `directory ${path.join(o.outputDir!, b.prefix)}`.replace(/\/$/, ''));
   return { summary: bundles.map((b) => `Configuration generation into ${into(b)} was successful`) };
-}
-
-/** What a dry run prints: every file with its mode and content, the token never. */
-function dryRunListing(target: string, archive: boolean, files: (FileToWrite & { secret?: boolean })[], mode: string): string[] {
-  const lines = [`# would write ${archive ? `the archive ${target} with` : `into ${target}`}:${dryRunSuffix(mode as 'client')}`];
-  for (const f of files) {
-    const where = archive ? f.name : path.join(target, f.name);
-    const perm = `mode ${f.mode.toString(8).padStart(4, '0')}`;
-    if (f.secret) {
-      lines.push(`## ${where} (${perm}): <token: not minted in a dry run>`);
-      continue;
-    }
-    const content = String(f.content);
-    lines.push(`## ${where} (${perm}, ${Buffer.byteLength(content)} bytes)`);
-    if (f.name.endsWith('install.sh')) continue;
-    if (content) lines.push(content.replace(/\n$/, ''));
-  }
-  return lines;
 }
 
 /**

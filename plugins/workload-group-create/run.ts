@@ -1,7 +1,7 @@
 // workload-group create: prints the WorkloadGroup exactly as `istioctl x workload group create` prints it, and
 // with --apply also creates or updates it in the cluster. Fixes B13: a bad port or label is an error (istioctl
 // writes port 0), and the namespace defaults to the context's, as in kubectl (istioctl requires -n).
-import { checkNamespace, checkSubdomain, parseKeyValues } from '../../shared/cli/args.ts';
+import { checkLocality, checkNamespace, checkNetwork, checkSubdomain, parseKeyValues, parseWeight } from '../../shared/cli/args.ts';
 import { dryRunSuffix } from '../../shared/cli/dry-run.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { UsageError } from '../../shared/errors.ts';
@@ -14,18 +14,15 @@ import type { WorkloadGroupCreateArgs } from './command.ts';
 
 export async function run(ctx: PluginContext, args: WorkloadGroupCreateArgs): Promise<Result> {
   if (!args.name) throw new UsageError('expecting a workload name', { hint: 'kubectl vm workload-group create --name <name> [-n <namespace>]' });
-  if (args.weight !== undefined && (!/^\d+$/.test(args.weight) || Number(args.weight) > 4294967295)) {
-    throw new UsageError(`invalid --weight "${args.weight}": expected a whole number from 0 to 4294967295`, { hint: 'e.g. --weight 100' });
-  }
   const fields = {
     name: checkSubdomain('WorkloadGroup name', args.name),
     labels: parseKeyValues(args.labels ?? [], 'label'),
     annotations: parseKeyValues(args.annotations ?? [], 'annotation'),
     ports: parseNamedPorts(args.ports ?? []),
     serviceAccount: checkSubdomain('service account', args.serviceAccount),
-    network: args.network,
-    locality: args.locality,
-    weight: args.weight === undefined ? undefined : Number(args.weight),
+    network: args.network === undefined ? undefined : checkNetwork(args.network),
+    locality: args.locality === undefined ? undefined : checkLocality(args.locality),
+    weight: args.weight === undefined ? undefined : parseWeight(args.weight),
     probe: parseProbe({
       httpGet: args.probeHttpGet,
       tcp: args.probeTcp,

@@ -37,15 +37,20 @@ export function parseAddresses(csv: string): string[] {
 
 /**
  * `k=v` items (already split at commas) → a map. Label values follow the label-value rules; annotation values
- * are free text, and an annotation may be a bare key (empty value), as istioctl allowed.
+ * are free text. Every item needs its "=": `k=` is the explicit empty value (istioctl took a bare `k` as that,
+ * which turned typos like `-a novalue` into annotations).
  */
 export function parseKeyValues(items: string[], kind: 'label' | 'annotation'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq === -1 && kind === 'label') throw new UsageError(`invalid label "${item}": expected key=value`, { hint: 'for example -l app=vmhttp,version=v1' });
-    const key = eq === -1 ? item : item.slice(0, eq);
-    const value = eq === -1 ? '' : item.slice(eq + 1);
+    if (eq === -1) {
+      throw new UsageError(`invalid ${kind} "${item}": expected key=value`, {
+        hint: kind === 'label' ? 'for example -l app=vmhttp,version=v1' : `for example -a team=payments; "${item}=" gives ${item} an empty value`,
+      });
+    }
+    const key = item.slice(0, eq);
+    const value = item.slice(eq + 1);
     const keyProblem = qualifiedNameProblem(key);
     if (keyProblem) throw new UsageError(`invalid ${kind} key "${key}": ${keyProblem}`, { hint: 'keys look like app or example.com/team' });
     if (kind === 'label') {
@@ -56,4 +61,30 @@ export function parseKeyValues(items: string[], kind: 'label' | 'annotation'): R
     out[key] = value;
   }
   return out;
+}
+
+/** `--network`: a label value (it becomes topology.istio.io/network), not empty. The same rule in every command. */
+export function checkNetwork(value: string, flag = '--network'): string {
+  const problem = value === '' ? 'it is empty' : labelValueProblem(value);
+  if (problem) throw new UsageError(`invalid ${flag} "${value}": ${problem}`, { hint: 'a network is a label value: at most 63 letters, digits, "-", "_" or ".", e.g. network1' });
+  return value;
+}
+
+/** `--locality region[/zone[/subzone]]`: one to three non-empty segments, each a label value. */
+export function checkLocality(value: string): string {
+  const parts = value.split('/');
+  const problem =
+    value === ''
+      ? 'it is empty'
+      : parts.length > 3
+        ? 'it has more than three parts (region/zone/subzone)'
+        : parts.map((p) => (p === '' ? 'a part is empty' : labelValueProblem(p))).find((x) => x !== undefined);
+  if (problem) throw new UsageError(`invalid --locality "${value}": ${problem}`, { hint: 'write region[/zone[/subzone]], e.g. us-east1/us-east1-b' });
+  return value;
+}
+
+/** `--weight`: a whole number from 0 to 2^32-1, as WorkloadEntry.weight is a uint32. */
+export function parseWeight(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 4294967295) throw new UsageError(`invalid --weight "${value}": expected a whole number from 0 to 4294967295`, { hint: 'e.g. --weight 100' });
+  return Number(value);
 }

@@ -66,6 +66,16 @@ export function oneOf<T extends string>(flag: string, allowed: readonly T[], fal
   });
 }
 
+/** oneOf for a positional argument: the message names the argument (`shell "powershell"`), not a flag that does not exist. */
+export function oneOfArgument<T extends string>(what: string, allowed: readonly T[]) {
+  return withChoices(allowed, (v: unknown): T | undefined => {
+    const value = lastWins(v);
+    if (value === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new UsageError(`unsupported ${what} "${value}": expected ${allowed.map((a) => `"${a}"`).join(', ')}`);
+  });
+}
+
 /** Marks a coerce function with the values it accepts, so that shell completion can offer them. */
 export function withChoices<F extends (v: unknown) => unknown>(choices: readonly string[], coerce: F): F & { choices: readonly string[] } {
   return Object.assign(coerce, { choices });

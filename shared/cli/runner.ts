@@ -16,7 +16,8 @@ import { paintFor, type Paint } from '../output/color.ts';
 import type { IO } from '../output/io.ts';
 import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
-import { createStep } from '../output/step.ts';
+import { createStep, stopSpinners, hasRealSize } from '../output/step.ts';
+import { closest } from './suggest.ts';
 import { GLOBAL_GROUP, withCommonFlags, type CommonArgs, type DryRun, type KubeArgs, type OutputArgs } from './flags.ts';
 import type { Plugin, PluginCommand, PluginContext, Result } from './plugin.ts';
 
@@ -31,6 +32,7 @@ type AnyArgs = Partial<KubeArgs & OutputArgs & CommonArgs> & { [key: string]: un
 
 /** The entry point of every plugin executable. */
 export async function runPlugin(plugin: Plugin): Promise<void> {
+  endOnSignals();
   const selfDir = process.argv[1] ? path.dirname(fs.realpathSync(process.argv[1])) : undefined;
   const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd(), selfDir };
   process.exitCode = await execute(plugin, process.argv.slice(2), io);
@@ -60,6 +62,24 @@ export async function execute(plugin: Plugin, argv: string[], io: IO, options: E
     return asCliError(err).exitCode;
   } finally {
     session?.close();
+  }
+}
+
+/**
+ * Ctrl-C, `kill` and a closed terminal end every command at once, whatever it waits for (a spinner, the network,
+ * an SSH server), with the status a shell reports for the signal (130, 143, 129): the handler stops the spinners,
+ * says why, and raises the signal again with no handler left. Files are written synchronously, so the handler
+ * runs between two writes, never inside one, and no temp file is left behind (with no handler, the default
+ * action could kill the process in the middle of a write).
+ */
+function endOnSignals(): void {
+  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopSpinners();
+      process.stderr.write(`error: interrupted by ${signal}\n`);
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    });
   }
 }
 
@@ -187,7 +207,7 @@ async function parse(plugin: Plugin, rawArgv: string[], io: IO): Promise<Parsed>
     if (outcome.err instanceof CliError) throw outcome.err;
     const sub = plugin.commands.find((c) => [c.command.split(' ')[0], ...(c.aliases ?? [])].includes(argv.find((a) => !a.startsWith('-')) ?? ''));
     const helpOf = sub && !hasRoot ? `${displayName} ${sub.command.split(' ')[0]}` : displayName;
-    throw new UsageError(lowerFirst(outcome.err.message), { hint: `see "${helpOf} --help"` });
+    throw unknownFlags(outcome.err.message, argv, hasRoot ? plugin.commands[0] : sub, plugin, helpOf) ?? new UsageError(lowerFirst(outcome.err.message), { hint: `see "${helpOf} --help"` });
   }
   if (outcome.output) return { kind: 'text', text: outcome.output };
   if (selected) return { kind: 'run', ...selected };
@@ -195,9 +215,43 @@ async function parse(plugin: Plugin, rawArgv: string[], io: IO): Promise<Parsed>
   if (type === undefined) return { kind: 'text', text: await y.getHelp() };
   const names = plugin.commands.map((c) => `${c.command.split(' ')[0]}${c.aliases?.length ? ` (${c.aliases.join(', ')})` : ''}`);
   const rest = argv.filter((a) => a !== type && a !== '--');
+  const near = closest(type, plugin.commands.flatMap((c) => [c.command.split(' ')[0]!, ...(c.aliases ?? [])]));
   throw new UsageError(`unknown resource type "${type}"`, {
-    hint: `${displayName} takes ${names.join(', ')}; did you mean "${displayName} ${plugin.commands[0]!.command.split(' ')[0]} ${[type, ...rest].join(' ')}"?`,
+    hint: near
+      ? `did you mean "${displayName} ${near} ${rest.join(' ')}"? ${displayName} takes ${names.join(', ')}`.replace(/ +"\?/, '"?')
+      : `${displayName} takes ${names.join(', ')}; did you mean "${displayName} ${plugin.commands[0]!.command.split(' ')[0]} ${[type, ...rest].join(' ')}"?`,
   });
+}
+
+/**
+ * yargs reports an unknown flag under both spellings (`ouput-dir, ouputDir`). This names each flag once, as the
+ * user typed it, and suggests the nearest flag the command has; undefined when yargs' error is about something
+ * else (an extra argument, say).
+ */
+function unknownFlags(message: string, argv: string[], command: PluginCommand<AnyArgs> | undefined, plugin: Plugin, helpOf: string): UsageError | undefined {
+  const m = /^Unknown arguments?: (.*)$/s.exec(message);
+  if (!m) return undefined;
+  const reported = new Set(m[1]!.split(', ').map((k) => k.trim()));
+  const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const typed: string[] = [];
+  for (const a of argv) {
+    if (a === '--') break;
+    if (!/^--?[A-Za-z]/.test(a)) continue;
+    const flag = a.split('=')[0]!;
+    const name = flag.replace(/^--?/, '');
+    const names = flag.startsWith('--') ? [name, name.replace(/^no-/, '')] : name.split('');
+    if (names.some((n) => reported.has(n) || reported.has(camel(n)))) typed.push(flag.startsWith('--') ? flag : `-${names.find((n) => reported.has(n)) ?? name}`);
+  }
+  if (typed.length === 0) return undefined;
+  const known = flagSpecs(command as PluginCommand<unknown> | undefined, plugin.completions).flatMap((f) => f.names);
+  const unique = [...new Set(typed)];
+  const bare = (k: string) => k.replace(/^--?/, '');
+  const kebab = (k: string) => bare(k).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // One letter is too little to guess from; a long flag is compared in kebab case (ouputDir → ouput-dir).
+  const longNames = known.filter((k) => k.startsWith('--')).map(bare);
+  const suggestions = unique.map((t) => (bare(t).length < 2 ? undefined : closest(kebab(t), longNames))).map((n) => n && `--${n}`);
+  const near = unique.map((t, i) => suggestions[i] && `${suggestions[i]}${unique.length > 1 ? ` for ${t}` : ''}`).filter(Boolean);
+  return new UsageError(`unknown flag${unique.length > 1 ? 's' : ''}: ${unique.join(', ')}`, { hint: `${near.length ? `did you mean ${near.join(', ')}? ` : ''}see "${helpOf} --help"` });
 }
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -228,7 +282,9 @@ class Session {
     options: ExecuteOptions,
   ) {
     const dryRun: DryRun = args.dryRun ?? 'none';
-    const interactive = io.stderr.isTTY === true && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
+    // A terminal that reports no size (0×0 under `script`, `ssh -tt`, some CI pseudo-terminals) gets plain lines:
+    // ora would compute an infinite number of lines to clear, and never end.
+    const interactive = io.stderr.isTTY === true && hasRealSize(io.stderr) && !io.env.CI && io.env.TERM !== 'dumb' && (args.verbose ?? 0) < 2;
     this.context = {
       log,
       dryRun,

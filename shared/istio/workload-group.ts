@@ -96,6 +96,7 @@ export function parseNamedPorts(items: string[]): Record<string, number> {
     const name = eq === -1 ? item : item.slice(0, eq);
     const value = eq === -1 ? '' : item.slice(eq + 1);
     const hint = 'write name=port, e.g. -p http=8080,grpc=3550';
+    if (eq === -1) throw new UsageError(`invalid port "${item}": expected name=port`, { hint: /^\d+$/.test(item) ? `name the port, e.g. -p http=${item}` : hint });
     if (!PORT_NAME.test(name) || name.length >= 63) throw new UsageError(`invalid port name "${name}" in "${item}": use letters, digits and "-", starting and ending with a letter or digit`, { hint });
     if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new UsageError(`invalid port "${item}": the port must be a number from 1 to 65535`, { hint });
     if (name in out) throw new UsageError(`port name ${name} is given twice`, { hint });

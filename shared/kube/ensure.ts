@@ -80,7 +80,13 @@ export function kubectlResource(ref: Pick<ObjectRef, 'apiVersion' | 'kind'>): st
   return group ? `${ref.kind.toLowerCase()}.${group}` : ref.kind.toLowerCase();
 }
 
-export function notOurs(ref: ObjectRef): ConflictError {
+export function notOurs(ref: ObjectRef, action: 'create' | 'delete' = 'create'): ConflictError {
+  const remove = `kubectl delete ${kubectlResource(ref)} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`;
+  if (action === 'delete') {
+    return new ConflictError(`${describeRef(ref)} is not managed by kubectl-vm (it has no ${MANAGED_BY_LABEL}=${MANAGER} label), so it is not removed`, {
+      hint: `kubectl-vm deletes only what it created; if you mean to delete it anyway: ${remove}`,
+    });
+  }
   return new ConflictError(`${describeRef(ref)} already exists and is not managed by kubectl-vm (it has no ${MANAGED_BY_LABEL}=${MANAGER} label)`, {
     hint: `pick another name, or remove it first: kubectl delete ${kubectlResource(ref)} ${ref.name}${ref.namespace ? ` -n ${ref.namespace}` : ''}`,
   });

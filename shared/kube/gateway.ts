@@ -1,8 +1,8 @@
 // The address a VM reaches a gateway at: the first load-balancer address of its Service. B6: a load balancer that
 // reports only a hostname (AWS ELB) is resolved to an address; then spec.externalIPs. B7: failures to read the
-// Service are reported on stderr, not swallowed. Undefined when none is found (each reason said as a warning).
+// Service are errors, not swallowed. Undefined when none is found (each reason said as a warning).
 import type { PluginContext } from '../cli/plugin.ts';
-import { CliError, ExitCode, UnreachableError, UsageError } from '../errors.ts';
+import { asCliError, CliError, ExitCode, UnreachableError, UsageError } from '../errors.ts';
 import type { KubeClient } from './client.ts';
 import { isIPAddress } from './names.ts';
 import type { KubeObject } from './objects.ts';
@@ -14,8 +14,10 @@ export async function gatewayAddress(ctx: Pick<PluginContext, 'log' | 'lookup' |
   try {
     svc = await ctx.kube().get<GatewayService>({ apiVersion: 'v1', kind: 'Service', name, namespace });
   } catch (err) {
-    ctx.log.warn(`cannot read the gateway Service ${namespace}/${name}: ${(err as Error).message}`);
-    return undefined;
+    // Only "not found" may leave hosts empty: any other failure (403, a 503 that outlasted the retries) is an
+    // error, or the VM would get a bundle that cannot reach istiod and exit 0.
+    const e = asCliError(err);
+    throw new CliError(`cannot read the gateway Service ${namespace}/${name}: ${e.message}`, e.exitCode, { hint: e.hint, details: e.details, cause: err });
   }
   if (!svc) {
     ctx.log.warn(`the gateway Service ${namespace}/${name} does not exist: ${missingHint}`);

@@ -51,3 +51,19 @@ export async function detectClusterId(kube: KubeClient, istioNamespace: string, 
   }
   return values.global?.multiCluster?.clusterName ?? '';
 }
+
+/** Whether the cluster has the namespace: undefined when it cannot tell (e.g. we may not read namespaces). */
+export async function namespaceExists(kube: KubeClient, namespace: string): Promise<boolean | undefined> {
+  try {
+    return (await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace })) !== undefined;
+  } catch (err) {
+    if (err instanceof ApiError && (err.code === 401 || err.code === 403)) return undefined;
+    throw err;
+  }
+}
+
+/** A NotFound about `what` that may be caused by a namespace that does not exist: says so when it is. */
+export async function missingIn(kube: KubeClient, namespace: string, flag: string, fallback: CliError): Promise<CliError> {
+  if ((await namespaceExists(kube, namespace)) !== false) return fallback;
+  return new CliError(`namespace ${namespace} not found`, ExitCode.general, { details: [fallback.message], hint: `check ${flag}; list the namespaces with: kubectl get namespaces` });
+}

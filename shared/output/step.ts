@@ -22,10 +22,25 @@ export function createStep(stderr: OutStream, paint: Paint, interactive: boolean
   };
 }
 
+/** A terminal with a usable size: at least one column and one row. */
+export function hasRealSize(stream: OutStream): boolean {
+  return (stream.columns ?? 0) > 0 && (stream.rows ?? 0) > 0;
+}
+
+/** The spinners now turning, so that a signal can stop them before the process ends. */
+const spinning = new Set<{ stop(): unknown }>();
+
+/** Stops every spinner (clearing its line and showing the cursor again). */
+export function stopSpinners(): void {
+  for (const s of spinning) s.stop();
+  spinning.clear();
+}
+
 function spinnerStep(stderr: OutStream, paint: Paint): Step {
   return async (label, task) => {
     const { default: ora } = await import('ora');
     const spinner = ora({ text: label, stream: stderr as NodeJS.WritableStream, discardStdin: false, color: paint.enabled ? 'cyan' : false }).start();
+    spinning.add(spinner);
     let outcome = label;
     try {
       const result = await task((o) => {
@@ -37,6 +52,8 @@ function spinnerStep(stderr: OutStream, paint: Paint): Step {
     } catch (err) {
       spinner.fail(label);
       throw err;
+    } finally {
+      spinning.delete(spinner);
     }
   };
 }

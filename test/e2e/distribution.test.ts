@@ -183,7 +183,7 @@ test('zsh and fish scripts define their completion for kubectl-vm', async () => 
   assert.match(fish.stdout, /^complete -c kubectl-vm -f -a '\(__kubectl_vm_complete\)'$/m);
   const bad = await run(path.join(DIST, 'kubectl-vm'), ['completion', 'tcsh'], { env: userEnv([DIST, toolsDir()]) });
   assert.is(bad.code, 64);
-  assert.match(bad.stderr, /^error: --shell must be one of "bash", "zsh", "fish", "kubectl-hook", not "tcsh"$/m);
+  assert.match(bad.stderr, /^error: unsupported shell "tcsh": expected "bash", "zsh", "fish", "kubectl-hook"$/m);
 });
 
 test.run();

@@ -71,6 +71,16 @@ test('the router passes exit codes and streams through, and accepts flags before
   const unknown = await run('kubectl', ['vm', 'frobnicate'], { env: e });
   assert.is(unknown.code, 64);
   assert.match(unknown.stderr, new RegExp(`^error: unknown command "frobnicate" for "kubectl vm"\nhint: the commands are: ${CATALOG.map((e) => e.name).join(', ')};`, 'm'));
+  // Issue 12 §5: a group lists its commands; the unknown word is the one after the group; a typo gets the nearest.
+  const group = await run('kubectl', ['vm', 'ca-certs', '--help'], { env: e });
+  assert.is(group.code, 0, group.stderr);
+  assert.match(group.stdout, /^ {2}create {2,}Check your CA's certificates/m);
+  const sub = await run('kubectl', ['vm', 'workload-group', 'delete', '--name', 'wg'], { env: e });
+  assert.is(sub.code, 64);
+  assert.match(sub.stderr, /^error: unknown command "delete" for "kubectl vm workload-group"\nhint: the commands of workload-group are: create;/m);
+  const typo = await run('kubectl', ['vm', 'regsiter'], { env: e });
+  assert.is(typo.code, 64);
+  assert.match(typo.stderr, /^hint: did you mean "kubectl vm register"\?/m);
 });
 
 test('a sibling that is not a Node script is spawned, with its exit code passed through', async () => {

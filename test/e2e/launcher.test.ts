@@ -4,11 +4,11 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runPlugin } from '../helpers/run.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { missingPath, tempDir } from '../helpers/tmp.ts';
 
 const test = suite('the launcher and its V8 code cache');
 const dryRun = ['es', 'x', '10.0.0.5', 'http:80', '--dry-run=client', '-o', 'name'];
-const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH, HOME: tempDir(), NO_COLOR: '1', KUBECONFIG: '/nonexistent', ...extra });
+const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH, HOME: tempDir(), NO_COLOR: '1', KUBECONFIG: missingPath('kubeconfig'), ...extra });
 const cacheFiles = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.v8')) : []);
 
 test('the first run writes the cache (0600 in a 0700 directory); later runs use it and give the same output', async () => {

@@ -3,6 +3,7 @@
 // namespace in a namespace of its own (with a stand-in east-west gateway Service), so it never touches a real
 // istio-system; that is also the custom-istio-namespace case (B21). The request log is checked only where the
 // test server is.
+import { missingPath } from '../helpers/tmp.ts';
 import * as assert from 'uvu/assert';
 import yaml from 'js-yaml';
 import { run } from '../helpers/run.ts';
@@ -79,7 +80,7 @@ test('a missing or incomplete east-west gateway Service is refused with the comm
 });
 
 test('eastwest-gateway prints YAML without a cluster, and --label-namespace labels the istio namespace once', async () => {
-  const offline = await run('kubectl', ['vm', 'eastwest-gateway', '--ambient', '--network', 'net1'], { env: { ...cluster().env, KUBECONFIG: '/nonexistent' } });
+  const offline = await run('kubectl', ['vm', 'eastwest-gateway', '--ambient', '--network', 'net1'], { env: { ...cluster().env, KUBECONFIG: missingPath('kubeconfig') } });
   assert.is(offline.code, 0, offline.stderr);
   assert.is((yaml.load(offline.stdout) as any).spec.gatewayClassName, 'istio-east-west');
 

@@ -62,14 +62,18 @@ test('cluster.env with the service range asked of the cluster, creating nothing'
   const ns = await cluster().namespace();
   const out = path.join(tempDir(), 'vm');
   cluster().server?.clearRequests();
-  const r = await vm(['mesh-expansion', 'cluster-env', '-n', ns, '--output-dir', out, '--inbound-ports', '8888', '--ingress-ip', '192.0.2.7']);
+  // -i names a namespace that exists: one the cluster says it does not have is an error (issue 12 §4).
+  const r = await vm(['mesh-expansion', 'cluster-env', '-n', ns, '-i', ns, '--output-dir', out, '--inbound-ports', '8888', '--ingress-ip', '192.0.2.7']);
   assert.is(r.code, 0, r.stderr);
   const env = fs.readFileSync(path.join(out, 'cluster.env'), 'utf8');
   const cidrs = /^ISTIO_SERVICE_CIDR=(.+)$/m.exec(env)![1]!.split(',');
   for (const cidr of cidrs) assert.is(cidrProblem(cidr), undefined, cidr);
   if (cluster().server) assert.equal(cidrs, ['10.96.0.0/16']);
-  assert.match(env, /^ISTIO_CP_AUTH=MUTUAL_TLS\n[^\n]+\nISTIO_INBOUND_PORTS=8888\nISTIO_SYSTEM_NAMESPACE=istio-system\n$/);
-  assert.is(fs.readFileSync(path.join(out, 'hosts'), 'utf8'), '192.0.2.7 istio-citadel istio-pilot istio-pilot.istio-system\n');
+  assert.match(env, new RegExp(`^ISTIO_CP_AUTH=MUTUAL_TLS\\n[^\\n]+\\nISTIO_INBOUND_PORTS=8888\\nISTIO_SYSTEM_NAMESPACE=${ns}\\n$`));
+  assert.is(fs.readFileSync(path.join(out, 'hosts'), 'utf8'), `192.0.2.7 istio-citadel istio-pilot istio-pilot.${ns}\n`);
+  const missing = await vm(['mesh-expansion', 'cluster-env', '-n', ns, '-i', `${ns}-nosuch`, '--output-dir', path.join(tempDir(), 'vm'), '--ingress-ip', '192.0.2.7']);
+  assert.is(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, new RegExp(`^error: namespace ${ns}-nosuch not found$`, 'm'));
   const services = JSON.parse((await cluster().kubectl(['get', 'services', '-n', ns, '-o', 'json'])).stdout);
   assert.equal(services.items, [], 'the probe was a dry run');
   if (cluster().server) assert.ok(cluster().server!.requests.filter((r) => r.method === 'POST').every((r) => r.query.dryRun === 'All'));

@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectGolden } from '../helpers/golden.ts';
 import { ROOT } from '../helpers/run.ts';
+import { missingPath } from '../helpers/tmp.ts';
 import { runCase, type Case } from '../helpers/transcript.ts';
 import { managedService, managedServiceEntry, namespace, plainService, plainServiceEntry, terminatingNamespace } from '../helpers/builders.ts';
 
@@ -198,7 +199,7 @@ test('a namespace being deleted (Terminating) refuses new objects: exit 1, not t
 });
 
 test('--dry-run=client -o yaml prints both objects and sends nothing, even without a kubeconfig', async () => {
-  const o = await golden('dry-run-client-yaml', ['es', 'vmhttp', '10.0.0.5', 'udp:5353', '--dry-run=client', '-o', 'yaml', '-n', 'vm'], { env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+  const o = await golden('dry-run-client-yaml', ['es', 'vmhttp', '10.0.0.5', 'udp:5353', '--dry-run=client', '-o', 'yaml', '-n', 'vm'], { env: { KUBECONFIG: missingPath('kubeconfig') } });
   assert.is(o.code, 0);
   assert.is(o.requests.length, 0);
   assert.match(o.stdout, /^kind: List$/m);
@@ -225,9 +226,9 @@ test('-o json prints what the API server returned; IPv6 endpoints and a custom c
 });
 
 test('no kubeconfig at all is exit 69 with a clear message', async () => {
-  const o = await golden('error-no-kubeconfig', ['es', 'vmhttp', '10.0.0.5', 'http:8080'], { env: { KUBECONFIG: undefined, HOME: '/nonexistent-home' } });
+  const o = await golden('error-no-kubeconfig', ['es', 'vmhttp', '10.0.0.5', 'http:8080'], { env: { KUBECONFIG: undefined, HOME: missingPath('home') } });
   assert.is(o.code, 69);
-  assert.match(o.stderr, /^error: no kubeconfig found: looked at \$KUBECONFIG \(unset\) and \/nonexistent-home\/\.kube\/config$/m);
+  assert.match(o.stderr, /^error: no kubeconfig found: looked at \$KUBECONFIG \(unset\) and \/\S+\/home\/\.kube\/config$/m);
 });
 
 test('unknown resource types and unknown flags are usage errors', async () => {
@@ -236,7 +237,7 @@ test('unknown resource types and unknown flags are usage errors', async () => {
   assert.match(o.stderr, /^error: unknown resource type "vmhttp"$/m);
   const f = await golden('error-unknown-flag', ['es', 'vmhttp', '10.0.0.5', 'http:80', '--bogus']);
   assert.is(f.code, 64);
-  assert.match(f.stderr, /^error: unknown argument: bogus\nhint: see "kubectl vm add-to-mesh external-service --help"$/m);
+  assert.match(f.stderr, /^error: unknown flag: --bogus\nhint: see "kubectl vm add-to-mesh external-service --help"$/m);
 });
 
 test('--help names the command as kubectl vm add-to-mesh and has real examples', async () => {

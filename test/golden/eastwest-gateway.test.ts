@@ -75,7 +75,7 @@ test('an unknown flag is a usage error, as the script\'s "Unsupported flag"', as
   assert.is(script('bogus-flag.txt'), 'Error: Unsupported flag --bogus\nrc=1\n');
   const o = await golden('error-bogus-flag', ['--bogus']);
   assert.is(o.code, 64);
-  assert.match(o.stderr, /^error: unknown argument: bogus$/m);
+  assert.match(o.stderr, /^error: unknown flag: --bogus$/m);
 });
 
 test('B20: a positional argument is refused at once (the script loops forever)', async () => {
@@ -106,10 +106,11 @@ for (const [args, message] of [
   [['--single-cluster', '--network', 'n1'], /^error: --single-cluster and --network exclude each other$/m],
   [['--network', 'n1', '--network-from-env'], /^error: --network and --network-from-env exclude each other$/m],
   [['--network-from-env'], /^error: --network-from-env: the environment variable NETWORK is not set$/m],
-  [['--network', 'net work'], /^error: invalid network "net work"/m],
-  [['--network', ''], /^error: invalid network "": it is empty$/m],
+  [["--network", "net work"], /^error: invalid --network "net work"/m],
+  [["--network", ""], /^error: invalid --network "": it is empty$/m],
   [['--single-cluster', '--revision', 'Canary'], /^error: invalid revision "Canary"/m],
   [['--single-cluster', '--label-namespace'], /^error: --label-namespace needs --network/m],
+  [['--ambient'], /^error: --ambient needs --network: an ambient east-west gateway belongs to a network\nhint: kubectl vm eastwest-gateway --ambient --network network1$/m],
 ] as [string[], RegExp][]) {
   test(`bad flags: ${args.join(' ')}`, async () => {
     const o = await golden('', args);

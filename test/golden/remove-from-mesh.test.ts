@@ -52,7 +52,8 @@ test('istioctl "service missing": nothing to remove is success with a note, not 
 test('istioctl "service entry missing": a Service that kubectl-vm does not manage is never deleted', async () => {
   const o = await golden('error-service-not-managed', ['-n', 'default', 'external-service', 'dummyservice'], { seed: [plainService('default', 'dummyservice')] });
   assert.is(o.code, 1);
-  assert.match(o.stderr, /^error: Service default\/dummyservice already exists and is not managed by kubectl-vm/m);
+  assert.match(o.stderr, /^error: Service default\/dummyservice is not managed by kubectl-vm \(it has no app.kubernetes.io\/managed-by=kubectl-vm label\), so it is not removed\nhint: kubectl-vm deletes only what it created/m);
+  assert.not.match(o.stderr, /already exists|pick another name/);
   assert.not.ok(o.requests.some((r) => r.method === 'DELETE'));
   assert.ok(o.server.object('v1', 'Service', 'default', 'dummyservice'));
 });

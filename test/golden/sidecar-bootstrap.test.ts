@@ -32,17 +32,16 @@ test('--dry-run: the connection, the directory, every file with its size, the do
   assert.match(o.stdout, /--add-host istiod\.istio-system\.svc\.cluster\.local:192\.0\.2\.10 /);
 });
 
-test('a bare --dry-run and --dry-run=client are the same; --dry-run cannot be combined with an output flag', async () => {
+test('a bare --dry-run and --dry-run=client are the same; conflicting flags are refused before any request', async () => {
   const bare = await bootstrap(undefined, ['backend-vm', '-n', NS, '--dry-run'], { seed: seed(BACKEND) });
   const client = await bootstrap(undefined, ['backend-vm', '-n', NS, '--dry-run=client'], { seed: seed(BACKEND) });
   assert.is(bare.stdout, client.stdout);
   assert.not.match(bare.stdout, /docker/, 'no docker commands without --start-istio-proxy');
   for (const [args, message] of [
-    [['--dry-run', '--output-dir', 'x'], 'it is not possible to use --dry-run flag together with --output-dir'],
-    [['--dry-run', '--output-file', 'x.tgz'], 'it is not possible to use --dry-run flag together with --output-file'],
     [['--output-dir', 'x', '--output-file', 'x.tgz'], 'it is not possible to use --output-dir flag together with --output-file'],
     [['--all'], 'a WorkloadEntry name and --all cannot be combined'],
     [['-o', 'x.tgz'], '-o is not the archive flag here: kubectl vm uses -o for output formats'],
+    [['-o', 'yaml'], '-o yaml: sidecar-bootstrap copies files to VMs, it prints no Kubernetes objects, so it has no -o'],
     [['--duration', '1m'], 'invalid --duration "1m": it must be between 10 minutes and 2^32 seconds'],
   ] as const) {
     const o = await bootstrap(undefined, ['backend-vm', '-n', NS, ...args]);
@@ -71,16 +70,20 @@ test('B24: --output-dir for one VM: etc/ and bin/ with their modes and a token; 
   assert.is(f.requests.filter((r) => r.path.endsWith('/token')).length, 1, 'one token for the service account both VMs share');
 });
 
-test('B25: an --output-dir or --output-file that cannot be written is reported (exit 1, naming it), and nothing is left behind', async () => {
+test('B25: an --output-dir or --output-file that cannot be written is refused before any request (exit 65, naming it), and nothing is left behind', async () => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'a-file'), 'x');
-  for (const [flag, target] of [['--output-dir', path.join(dir, 'a-file', 'bundle')], ['--output-file', path.join(dir, 'a-file', 'bundle.tgz')]] as const) {
+  for (const [flag, target, problem] of [
+    ['--output-dir', path.join(dir, 'a-file', 'bundle'), `${path.join(dir, 'a-file')} is a file, not a directory`],
+    ['--output-file', path.join(dir, 'a-file', 'bundle.tgz'), `${path.join(dir, 'a-file')} is not a directory`],
+  ] as const) {
     const o = await bootstrap(undefined, ['backend-vm', '-n', NS, flag, target], { seed: seed(BACKEND) });
-    assert.is(o.code, 1, o.stderr);
+    assert.is(o.code, 65, o.stderr);
     assert.is(o.stdout, '');
-    assert.is(o.stderr.split('\n')[0], `error: cannot write ${target}: EEXIST at ${path.join(dir, 'a-file')}`, flag);
-    assert.match(o.stderr, /^hint: check that the place exists, is a directory and is writable/m);
+    assert.is(o.stderr.split('\n')[0], `error: cannot write ${flag} ${target}: ${problem}`, flag);
+    assert.match(o.stderr, /^hint: check the path given to --output-/m);
     assert.not.match(o.stderr, /this is a bug/);
+    assert.is(o.requests.length, 0, 'refused before the first request, so before any token');
     assert.equal(fs.readdirSync(dir), ['a-file'], 'no staging directory or temp file left');
   }
 });

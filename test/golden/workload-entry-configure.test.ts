@@ -138,15 +138,21 @@ test('B6: a load balancer with only a hostname is resolved, with a note; B7: ext
   assert.is(fs.readFileSync(path.join(ext, 'hosts'), 'utf8'), '198.51.100.4 istiod.istio-system.svc\n');
 });
 
-test('B7: a gateway lookup that fails is reported, not swallowed', async () => {
-  const out = path.join(tempDir(), 'out');
-  const o = await configure(undefined, ['-f', wgFile(WG()), '--output-dir', out], {
-    seed: INDEX_SEED(),
-    faults: [{ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istio-eastwestgateway', status: 403 }],
-  });
-  assert.is(o.code, 0);
-  assert.match(o.stderr, /^warning: cannot read the gateway Service istio-system\/istio-eastwestgateway: services "istio-eastwestgateway" is forbidden/m);
-  assert.is(fs.readFileSync(path.join(out, 'hosts'), 'utf8'), '');
+test('B7, issue 12 §4: a gateway lookup that keeps failing is an error (only "not found" degrades); no token, nothing written', async () => {
+  for (const [status, code, message] of [
+    [403, 77, /^error: cannot read the gateway Service istio-system\/istio-eastwestgateway: services "istio-eastwestgateway" is forbidden/m],
+    [503, 69, /^error: cannot read the gateway Service istio-system\/istio-eastwestgateway: /m],
+  ] as const) {
+    const out = path.join(tempDir(), 'out');
+    const o = await configure(undefined, ['-f', wgFile(WG()), '--output-dir', out], {
+      seed: INDEX_SEED(),
+      faults: [{ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istio-eastwestgateway', status, times: 100 }],
+    });
+    assert.is(o.code, code, `${status}: ${o.stderr}`);
+    assert.match(o.stderr, message);
+    assert.not.ok(o.requests.some((r) => r.path.endsWith('/token')), 'no token is minted');
+    assert.not.ok(fs.existsSync(out), 'nothing is written');
+  }
 });
 
 test('B7, B10: bad flag values are refused before any request', async () => {
@@ -157,6 +163,7 @@ test('B7, B10: bad flag values are refused before any request', async () => {
     [['--ingress-service', 'a.b.c'], /^error: invalid --ingress-service "a\.b\.c": expected <service> or <service>\.<namespace>$/m],
     [['--internal-ip', '10.0.0.1', '--external-ip', '10.0.0.2'], /^error: arguments internal-ip and external-ip are mutually exclusive$/m],
     [['-o', 'outdir'], /^error: -o is not the output directory here[^\n]*\nhint: write the files with --output-dir outdir$/m],
+    [['-o', 'yaml'], /^error: -o yaml: workload-entry configure writes files, not Kubernetes objects, so it has no -o\nhint: see the files without writing them with --dry-run; write them with --output-dir <dir> or --bundle <file.tgz>$/m],
   ];
   for (const [extra, message] of cases) {
     const o = await configure(undefined, ['-f', wgFile(WG()), '--output-dir', path.join(tempDir(), 'x'), ...extra]);

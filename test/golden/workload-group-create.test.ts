@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { namespace } from '../helpers/builders.ts';
 import { expectGolden } from '../helpers/golden.ts';
 import { ROOT } from '../helpers/run.ts';
+import { missingPath } from '../helpers/tmp.ts';
 import { runCase, type Case } from '../helpers/transcript.ts';
 
 const test = suite('workload-group create');
@@ -43,7 +44,7 @@ test('istioctl "missing name": same message; B13: without -n the namespace is th
   assert.is(o.code, 64);
   assert.is(o.stderr.split('\n')[0] + '\n', derived('workload-group-create/error-missing-name.txt').replace('Error: ', 'error: '));
   assert.is(derived('workload-group-create/error-missing-namespace.txt'), 'Error: expecting a workload namespace\n');
-  const ns = await create(undefined, ['--name', 'foo'], { env: { KUBECONFIG: '/nonexistent' } });
+  const ns = await create(undefined, ['--name', 'foo'], { env: { KUBECONFIG: missingPath('kubeconfig') } });
   assert.is(ns.code, 0, ns.stderr);
   assert.match(ns.stdout, /^ {2}namespace: default$/m);
 });

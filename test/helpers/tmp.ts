@@ -6,3 +6,8 @@ tmp.setGracefulCleanup();
 export function tempDir(prefix = 'kubectl-vm-test-'): string {
   return tmp.dirSync({ prefix, unsafeCleanup: true }).name;
 }
+
+/** A path inside a fresh temp directory that does not exist: for "no such file" cases (never /nonexistent, which root can create). */
+export function missingPath(name = 'missing'): string {
+  return `${tempDir()}/${name}`;
+}

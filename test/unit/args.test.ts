@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAddresses, parseKeyValues } from '../../shared/cli/args.ts';
+import { checkLocality, checkNetwork, parseAddresses, parseKeyValues, parseWeight } from '../../shared/cli/args.ts';
 import { parseDuration } from '../../shared/cli/duration.ts';
 import { commaList, lastWins } from '../../shared/cli/flags.ts';
 import { UsageError } from '../../shared/errors.ts';
@@ -53,12 +53,28 @@ test('IP addresses are parsed without node:net (not loaded at start-up) and agre
 
 test('labels and annotations', () => {
   assert.equal(parseKeyValues(['app=test', 'version=v1'], 'label'), { app: 'test', version: 'v1' });
-  assert.equal(parseKeyValues(['env=stage area', 'flag'], 'annotation'), { 'env': 'stage area', flag: '' });
+  assert.equal(parseKeyValues(['env=stage area', 'flag='], 'annotation'), { 'env': 'stage area', flag: '' });
+  throwsUsage(() => parseKeyValues(['novalue'], 'annotation'), /invalid annotation "novalue": expected key=value/);
   assert.equal(parseKeyValues(['example.com/team=a'], 'label'), { 'example.com/team': 'a' });
   throwsUsage(() => parseKeyValues(['app'], 'label'), /invalid label "app": expected key=value/);
   throwsUsage(() => parseKeyValues(['app=has space'], 'label'), /invalid value "has space" of label app/);
   throwsUsage(() => parseKeyValues(['-app=x'], 'label'), /invalid label key "-app"/);
   throwsUsage(() => parseKeyValues(['app=a', 'app=b'], 'label'), /label app is given twice/);
+});
+
+test('issue 12 §4: --network, --locality and --weight, one rule for every command', () => {
+  assert.is(checkNetwork('network1'), 'network1');
+  throwsUsage(() => checkNetwork('bad net!'), /^invalid --network "bad net!": /);
+  throwsUsage(() => checkNetwork(''), /^invalid --network "": it is empty$/);
+  assert.is(checkLocality('us-east1/us-east1-b/rack1'), 'us-east1/us-east1-b/rack1');
+  assert.is(checkLocality('us-east1'), 'us-east1');
+  throwsUsage(() => checkLocality('a//b'), /a part is empty/);
+  throwsUsage(() => checkLocality('a/b/c/d'), /more than three parts/);
+  throwsUsage(() => checkLocality('a b'), /^invalid --locality "a b": /);
+  assert.is(parseWeight('0'), 0);
+  assert.is(parseWeight('4294967295'), 4294967295);
+  throwsUsage(() => parseWeight('4294967296'), /^invalid --weight "4294967296"/);
+  throwsUsage(() => parseWeight('-1'), /^invalid --weight "-1"/);
 });
 
 test('repeated and comma-separated flags', () => {

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CATALOG, executableName } from '../../shared/cli/catalog.ts';
-import { helpText, route } from '../../plugins/vm/route.ts';
+import { groupHelpText, helpText, route, unknownCommandText } from '../../plugins/vm/route.ts';
+import { closest } from '../../shared/cli/suggest.ts';
 
 const test = suite('router: kubectl vm <command>');
 const present = new Set(CATALOG.map((e) => executableName(e.name)));
@@ -30,6 +31,29 @@ test('the help text lists the commands that are installed, with their descriptio
   const text = helpText('1.2.3', exists);
   for (const e of CATALOG) assert.ok(text.includes(`  ${e.name}`) && text.includes(e.describe), e.name);
   assert.ok(text.startsWith('kubectl vm 1.2.3:'));
+});
+
+test('issue 12 §5: the unknown word of a group is the one after it; a group alone, or with --help, lists its commands', () => {
+  assert.equal(route(['workload-group', 'delete', '--name', 'wg'], exists), { kind: 'unknown', command: 'delete', parent: 'workload-group' });
+  assert.is(
+    unknownCommandText('delete', exists, 'workload-group'),
+    'error: unknown command "delete" for "kubectl vm workload-group"\nhint: the commands of workload-group are: create; see "kubectl vm workload-group --help"\n',
+  );
+  assert.match(unknownCommandText('craete', exists, 'workload-group'), /^hint: did you mean "kubectl vm workload-group create"\? /m);
+  assert.equal(route(['ca-certs', '--help'], exists), { kind: 'group', group: 'ca-certs' });
+  assert.equal(route(['ca-certs'], exists), { kind: 'group', group: 'ca-certs' });
+  assert.equal(route(['help', 'mesh-expansion'], exists), { kind: 'group', group: 'mesh-expansion' });
+  const text = groupHelpText('mesh-expansion', exists);
+  assert.match(text, /^ {2}keys {2,}Write a VM's keys/m);
+  assert.match(text, /^ {2}cluster-env {2,}Write the legacy cluster\.env/m);
+});
+
+test('issue 12 §5: a mistyped command gets the nearest one', () => {
+  assert.match(unknownCommandText('regsiter', exists), /^hint: did you mean "kubectl vm register"\? the commands are: /m);
+  assert.match(unknownCommandText('workload-entry-configure', exists), /^hint: the commands are/m, 'nothing near enough: no guess');
+  assert.match(unknownCommandText('workload-entr', exists), /did you mean "kubectl vm workload-entry configure"\?/);
+  assert.is(closest('ouput-dir', ['output-dir', 'output-file', 'bundle']), 'output-dir');
+  assert.is(closest('frobnicate', ['register', 'deregister']), undefined);
 });
 
 test.run();
