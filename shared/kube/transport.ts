@@ -111,6 +111,9 @@ export class Transport implements Sender {
     const what: RequestDescription = { ...req.what, server: this.server, context: this.config.contextName };
     if (this.options.matchServerVersion && req.path !== '/version') await (this.versionChecked ??= this.checkServerVersion());
     let prepared = await this.prepare();
+    // The credential this request was sent with: after a 401 the plugin runs again only if no other request of
+    // this run has already replaced it (requests in parallel share one new credential).
+    let sentWith = this.prepared;
     let reExecuted = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
@@ -130,8 +133,9 @@ export class Transport implements Sender {
       if (res.status === 401 && this.config.user.exec && !reExecuted) {
         reExecuted = true;
         this.options.log.debug(`HTTP 401: running the exec credential plugin "${this.config.user.exec.command}" again`);
-        this.invalidate();
+        if (this.prepared === sentWith) this.invalidate();
         prepared = await this.prepare();
+        sentWith = this.prepared;
         attempt--;
         continue;
       }
