@@ -36,7 +36,7 @@ export function installScript(): string {
 # gets the files (default istio-proxy, when that user exists).
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \\{0,1\\}//'; }
+usage() { sed -n '2,\${ /^#/!q; s/^# \\{0,1\\}//; p; }' "$0"; }
 start=false
 runtime=systemd
 dir=${shellQuote(dockerLayout().dirs[1]!.path)}
