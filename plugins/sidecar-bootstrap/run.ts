@@ -145,6 +145,7 @@ async function findGateway(kube: KubeClient, args: SidecarBootstrapArgs, istioNa
     meshNetworks,
     service: args.gatewayService === undefined ? undefined : parseGatewayService(args.gatewayService, istioNamespace),
     address: args.gatewayAddress,
+    requirePort: true,
   });
   if (gw.service && gw.ports && !gw.ports.includes(gw.gatewayPort ?? GATEWAY_PORT)) {
     const { namespace, name } = gw.service;

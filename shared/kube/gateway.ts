@@ -63,6 +63,8 @@ export interface GatewayLookup {
   service?: { name: string; namespace: string };
   /** --gateway-address ADDR. */
   address?: string;
+  /** Only Services that expose this port (or their gatewayPort annotation's) qualify: sidecar-bootstrap's 15443. */
+  requirePort?: boolean;
 }
 
 export interface VmGateway {
@@ -117,6 +119,10 @@ export async function findVmGateway(kube: KubeClient, l: GatewayLookup): Promise
     }
     if (!svc) {
       tried.push(`${source}: service ${namespace}/${name} does not exist`);
+      return undefined;
+    }
+    if (l.requirePort && !exposesGatewayPort(svc)) {
+      tried.push(`${source}: service ${namespace}/${name} has no port ${portsOf(svc).gatewayPort}, which the VMs reach istiod through`);
       return undefined;
     }
     const a = addressOf(svc);

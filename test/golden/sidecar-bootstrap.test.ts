@@ -105,7 +105,7 @@ test('preconditions, each with its own message: no WorkloadEntry, no service acc
     ['missing-we', seed(), /^error: workloadentry backend-vm not found in namespace vm\nhint: list them with: kubectl get workloadentries -n vm/m],
     ['no-sa', seed(workloadEntry(NS, 'backend-vm', '10.0.0.5', undefined)), /^error: workloadentry backend-vm\.vm has no service account \(spec\.serviceAccount\), so the VM cannot get an identity$/m],
     ['no-root-cert', [...meshExpansionSeed({ rootCert: false }), namespace(NS), BACKEND], /^error: configmap istio-ca-root-cert was not found in namespace istio-system$/m],
-    ['gateway-port', [...meshExpansionSeed({ gatewayPorts: [80, 443] }), namespace(NS), BACKEND], /^error: the gateway service istio-system\/istio-ingressgateway has no port 15443, which the VMs reach istiod through\nhint: add port 15443/m],
+    ['gateway-port', [...meshExpansionSeed({ gatewayPorts: [80, 443] }), namespace(NS), BACKEND], /^  5\. istio-ingressgateway: service istio-system\/istio-ingressgateway has no port 15443, which the VMs reach istiod through$/m],
     [
       'jwt-policy',
       [...seed(BACKEND).filter((x) => x.metadata.name !== 'istio-sidecar-injector'), configMap('istio-system', 'istio-sidecar-injector', { values: '{"global":{"jwtPolicy":"first-party-jwt"}}' })],
