@@ -93,14 +93,7 @@ export class Transaction implements ObjectApi {
     const ref = refOf(obj);
     const entry = this.entryFor(ref, this.seen.get(this.key(ref)));
     const body = this.live ? { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [RUN_ANNOTATION]: this.runId } } } : obj;
-    entry.wrote = body;
-    entry.after = undefined;
-    entry.done = false;
-    const created = await this.kube.create(body);
-    entry.after = created;
-    entry.done = true;
-    this.remember(created);
-    return created;
+    return this.write(entry, body, () => this.kube.create(body));
   }
 
   async replace<T extends KubeObject>(obj: T): Promise<T> {
@@ -111,15 +104,19 @@ export class Transaction implements ObjectApi {
     // Someone else's version since our last write (or before our first) is the one to go back to.
     if (!entry) this.entryFor(ref, latest);
     else if (latest && !this.isOurs(entry, latest)) entry.before = latest;
-    const e = this.entries.get(key)!;
-    e.wrote = obj;
-    e.after = undefined;
-    e.done = false;
-    const replaced = await this.kube.replace(obj);
-    e.after = replaced;
-    e.done = true;
-    this.remember(replaced);
-    return replaced;
+    return this.write(this.entries.get(key)!, obj, () => this.kube.replace(obj));
+  }
+
+  /** One write of an entry: pending (what was sent) until the answer comes, then done with what the server kept. */
+  private async write<T extends KubeObject>(entry: Entry, body: T, send: () => Promise<T>): Promise<T> {
+    entry.wrote = body;
+    entry.after = undefined;
+    entry.done = false;
+    const result = await send();
+    entry.after = result;
+    entry.done = true;
+    this.remember(result);
+    return result;
   }
 
   async delete(ref: ObjectRef, preconditions?: DeletePreconditions): Promise<boolean> {
