@@ -123,7 +123,7 @@ function load(file, executable, key) {
 `;
 
 /** The router: its load() and, after it, the core (see above) and the copy of client-node (see clientNodeBlob). */
-function routerFile(core, hash, commandWords, clientNode) {
+function routerFile(core, hash, commandWords, clientNode, help, siblings) {
   if (core.includes('\u0001')) throw new Error('the bundle contains U+0001, which the router uses to escape comment ends');
   const region = `(function (exports, require, module, __filename, __dirname) {${core}\n})`.replaceAll('*/', ESCAPE);
   const head = (at) => `#!/usr/bin/env node\n// kubectl-vm ${hash} core ${String(at).padStart(10, '0')} ${String(Buffer.byteLength(region)).padStart(10, '0')}\n`;
@@ -133,6 +133,20 @@ const HASH = ${JSON.stringify(hash)};
 // The router keeps a code cache per command it runs in-process.
 const WORDS = ${JSON.stringify(commandWords)};
 ${LOADER}
+// \`kubectl vm\` and \`kubectl vm --help\` list the commands installed beside the router: with all of them there,
+// that is this text (rendered at build time), and the bundle is not loaded.
+const HELP = ${JSON.stringify(help ?? null)};
+const SIBLINGS = ${JSON.stringify(siblings)};
+const args = process.argv.slice(2);
+if (HELP !== null && (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h")))) {
+  const fs = require("fs"), path = require("path");
+  const here = path.dirname(fs.realpathSync.native(__filename));
+  if (SIBLINGS.every((f) => fs.existsSync(path.join(here, f)))) {
+    process.stdout.on("error", () => { process.exitCode = 141; });
+    process.stdout.write(HELP);
+    return;
+  }
+}
 const first = process.argv[2];
 load(__filename, "kubectl-vm", WORDS.includes(first) ? "kubectl-vm~" + first : "kubectl-vm");
 /*`;
@@ -155,14 +169,14 @@ if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
   const out = process.stdout;
   const text = HELP[out.isTTY && out.columns ? Math.min(out.columns, 120) : 100];
   if (text !== undefined) {
-    out.on("error", () => {});
+    out.on("error", () => { process.exitCode = 141; });
     out.write(text);
     return;
   }
 }
 const HASH = ${JSON.stringify(hash)};
 ${LOADER}
-const router = require("path").join(require("path").dirname(require("fs").realpathSync(__filename)), "kubectl-vm");
+const router = require("path").join(require("path").dirname(require("fs").realpathSync.native(__filename)), "kubectl-vm");
 let problem;
 try {
   if (!load(router, ${JSON.stringify(exe)}, ${JSON.stringify(exe)})) problem = router + " belongs to another version of kubectl-vm";
@@ -275,9 +289,10 @@ export async function buildAll({ quiet = false } = {}) {
   const hash = crypto.createHash('sha256').update(core).digest('hex').slice(0, 16);
   const words = [...new Set(names.map((n) => n.split(' ')[0]))];
   // The router carries the bundle and, as a comment after its code, the one copy of client-node (see clientNodeBlob).
-  fs.writeFileSync(path.join(dist, 'kubectl-vm'), routerFile(core, hash, words, `${marker}${blob}\n`), { mode: 0o755 });
-  const built = ['kubectl-vm'];
   const plugins = exes.filter(([, exe]) => exe !== 'kubectl-vm').map(([, exe]) => exe);
+  const writeRouter = (help) => fs.writeFileSync(path.join(dist, 'kubectl-vm'), routerFile(core, hash, words, `${marker}${blob}\n`, help, plugins), { mode: 0o755 });
+  writeRouter(undefined);
+  const built = ['kubectl-vm'];
   // First without help texts, to render them; then with.
   for (const exe of plugins) fs.writeFileSync(path.join(dist, exe), pluginFile(exe, hash, {}), { mode: 0o755 });
   const helps = await mapLimit(plugins, 4, async (exe) => ({ 100: await renderHelp(path.join(dist, exe), 100), 120: await renderHelp(path.join(dist, exe), 120) }));
@@ -285,6 +300,7 @@ export async function buildAll({ quiet = false } = {}) {
     fs.writeFileSync(path.join(dist, exe), pluginFile(exe, hash, helps[i]), { mode: 0o755 });
     built.push(exe);
   });
+  writeRouter(await renderHelp(path.join(dist, 'kubectl-vm'), 100));
   for (const exe of built) fs.chmodSync(path.join(dist, exe), 0o755);
   // kubectl (≥ 1.26) completes the arguments of plugin kubectl-vm-x by running kubectl_complete-vm-x from PATH.
   for (const exe of [...built]) {

@@ -52,7 +52,8 @@ function authProviderKubeconfig(dir: string): string {
 function install(withRouter: boolean | string): string {
   const dir = tempDir('kubectl-vm-install-');
   for (const f of ['kubectl-vm-add_to_mesh', 'package.json', ...(withRouter === true ? ['kubectl-vm'] : [])]) fs.copyFileSync(path.join(DIST, f), path.join(dir, f));
-  if (typeof withRouter === 'string') fs.writeFileSync(path.join(dir, 'kubectl-vm'), withRouter, { mode: 0o755 });
+  // Byte for byte: the router's header gives byte offsets, and router() reads it as latin1.
+  if (typeof withRouter === 'string') fs.writeFileSync(path.join(dir, 'kubectl-vm'), withRouter, { mode: 0o755, encoding: 'latin1' });
   fs.chmodSync(path.join(dir, 'kubectl-vm-add_to_mesh'), 0o755);
   return path.join(dir, 'kubectl-vm-add_to_mesh');
 }
@@ -125,6 +126,20 @@ test('a damaged copy of client-node only fails the kubeconfigs that need it', as
   assert.is(auth.code, 70, auth.stderr);
   assert.match(auth.stderr, /^error: the client for auth-providers and socks proxies in .*\/kubectl-vm is damaged \(.*\); reinstall kubectl-vm$/m);
   assert.not.ok(server.object('v1', 'Service', 'vm', 'damaged-auth'));
+});
+
+test('the router lists its commands from text when all are installed, and computes the list when some are not', async () => {
+  const full = await run(path.join(DIST, 'kubectl-vm'), ['--help']);
+  assert.is(full.code, 0);
+  assert.is(full.stdout, (await run(path.join(DIST, 'kubectl-vm'), ['--help', '-v'])).stdout);
+  assert.is((await run(path.join(DIST, 'kubectl-vm'), [])).stdout, full.stdout);
+  assert.match(full.stdout, /^ {2}doctor +Check every precondition/m);
+  const dir = tempDir('kubectl-vm-install-');
+  for (const f of fs.readdirSync(DIST).filter((n) => n !== 'kubectl-vm-doctor')) fs.copyFileSync(path.join(DIST, f), path.join(dir, f));
+  fs.chmodSync(path.join(dir, 'kubectl-vm'), 0o755);
+  const partial = await run(path.join(dir, 'kubectl-vm'), ['--help']);
+  assert.is(partial.code, 0);
+  assert.is(partial.stdout, full.stdout.replace(/^ {2}doctor .*\n/m, ''));
 });
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
