@@ -399,8 +399,9 @@ function captureError(fn: () => unknown): Error {
 
 function printResult(result: Result, args: AnyArgs, io: IO): void {
   if (args.output && result.objects) io.stdout.write(formatObjects(result.objects, args.output as OutputFormat));
-  else for (const line of result.summary ?? []) io.stdout.write(line + '\n');
-  for (const line of result.trailer ?? []) io.stderr.write(line + '\n');
+  // One write each: a fleet's summary is thousands of lines.
+  else if (result.summary?.length) io.stdout.write(result.summary.join('\n') + '\n');
+  if (result.trailer?.length) io.stderr.write(result.trailer.join('\n') + '\n');
 }
 
 function printError(err: unknown, stderr: IO['stderr'], paint: Paint, verbosity: number): void {
