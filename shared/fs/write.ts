@@ -21,9 +21,20 @@ function currentUmask(): number {
   return bits;
 }
 
-/** Creates a file with its mode; chmod only when the umask would have cleared some of the mode's bits. */
+/** The last long string encoded, and its bytes: a fleet writes the same install.sh thousands of times. */
+let encoded: { text: string; bytes: Buffer } | undefined;
+
+/** The UTF-8 bytes of `content`; a long string written again (the same text) is encoded only once. */
+export function bytesOf(content: string | Buffer): Buffer {
+  if (typeof content !== 'string') return content;
+  if (content.length < 1024) return Buffer.from(content, 'utf8');
+  if (encoded?.text !== content) encoded = { text: content, bytes: Buffer.from(content, 'utf8') };
+  return encoded.bytes;
+}
+
+/** Creates a file with its mode (open, write, close); chmod only when the umask would have cleared some of the mode's bits. */
 function createFile(file: string, content: string | Buffer, mode: number, umask: number): void {
-  fs.writeFileSync(file, content, { mode, flag: 'wx' });
+  fs.writeFileSync(file, bytesOf(content), { mode, flag: 'wx' });
   if ((mode & umask) !== 0) fs.chmodSync(file, mode);
 }
 
@@ -244,7 +255,9 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
           // A new directory is built as it will be; into an existing one, files wait under plain numbers.
           const rel = existing ? `new-${names.length}` : f.name;
           if (!existing) {
-            for (const d of subdirectories([f.name])) {
+            // Each directory once, parents first (the name's own prefixes, in order).
+            for (let slash = f.name.indexOf('/'); slash !== -1; slash = f.name.indexOf('/', slash + 1)) {
+              const d = f.name.slice(0, slash);
               if (made.has(d)) continue;
               fs.mkdirSync(path.join(staging, d), { mode: 0o700 });
               made.add(d);
