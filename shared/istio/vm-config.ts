@@ -3,7 +3,7 @@
 // cluster. Deliberate improvements are marked with the istioctl bug they fix.
 import yaml from 'js-yaml';
 import { DataError } from '../errors.ts';
-import { toYaml } from '../output/yaml.ts';
+import { compareKeys, toYaml } from '../output/yaml.ts';
 import { byteOrder, goJsonMap, goJsonString } from './go-json.ts';
 import { DEFAULT_ISTIO_NAMESPACE, istiodAddress, istiodHost, isRevisioned } from './revision.ts';
 import { shellQuote } from './shell.ts';
@@ -34,7 +34,35 @@ export interface VmConfig {
 
 const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
 
+/**
+ * A cache of at most `limit` entries, emptied when full: in a fleet, what every group shares (the mesh config,
+ * the namespaces, the service account) is computed once, and what each group has alone cycles through.
+ */
+function cache<V>(limit: number): (key: string, make: () => V) => V {
+  const entries = new Map<string, V>();
+  return (key, make) => {
+    let value = entries.get(key);
+    if (value === undefined) {
+      if (entries.size >= limit) entries.clear();
+      value = make();
+      entries.set(key, value);
+    }
+    return value;
+  };
+}
+
+/**
+ * The mesh config (and proxy.istio.io/config annotations) of a fleet's groups, parsed once per distinct text.
+ * The parsed objects are shared between groups, so nothing here modifies them: computeVmConfig copies what it
+ * changes. A text that fails to parse is not cached (its error names the group).
+ */
+const parsedYaml = cache<Record<string, unknown>>(64);
+
 function parseYamlObject(text: string, what: string): Record<string, unknown> {
+  return parsedYaml(text, () => parseYamlObjectOnce(text, what));
+}
+
+function parseYamlObjectOnce(text: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = yaml.load(text);
@@ -122,10 +150,88 @@ export function computeVmConfig(input: VmConfigInput): VmConfig {
   return { defaultConfig, trustDomain, warnings };
 }
 
-/** mesh.yaml: only defaultConfig, as go-yaml writes it. */
+/** mesh.yaml: only defaultConfig, as go-yaml writes it (toYaml), from memoised pieces (see meshYamlPieces). */
 export function renderMeshYaml(config: VmConfig): string {
-  return toYaml({ defaultConfig: config.defaultConfig });
+  return meshYamlPieces(config.defaultConfig) ?? toYaml({ defaultConfig: config.defaultConfig });
 }
+
+// toYaml of a block mapping is its keys in go-yaml's order, each "\n<indent><key>:<value>" written the same
+// whatever its neighbours are (each starts on a new line, at the mapping's indent). So mesh.yaml is put together
+// from one piece per entry of defaultConfig, and proxyMetadata from one piece per variable: each piece is toYaml's
+// own output for a mapping of that one entry, cut out of it, and cached, so that the entries a fleet's groups
+// share (every one but the group's name and labels) are rendered once. Values with a line break fall back to
+// toYaml of the whole (a literal block can end in a line break, which would make the cut ambiguous).
+const TOP = 'defaultConfig:';
+const PROXY_METADATA_TOP = `${TOP}\n  proxyMetadata:`;
+const yamlOrder = cache<string[]>(64);
+const entryPieces = cache<string | null>(1024);
+let variablePieces = new Map<string, Map<string, string>>();
+let variablePieceCount = 0;
+
+/** `keys` sorted with `compare`, the order cached per list of keys (a fleet's groups have the same ones). */
+function sortedKeys(keys: string[], compare: (a: string, b: string) => number, memo: (key: string, make: () => string[]) => string[]): string[] {
+  return memo(JSON.stringify(keys), () => [...keys].sort(compare));
+}
+
+/** The piece of toYaml({ defaultConfig: { [key]: value } }) after "defaultConfig:", or null when it cannot be cut out safely. */
+function entryPiece(key: string, value: unknown): string | null {
+  let safe = true;
+  const id = JSON.stringify([key, value], (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) safe = false;
+    if (typeof v === 'string' && v.includes('\n')) safe = false;
+    return v;
+  });
+  if (!safe) return null;
+  return entryPieces(id, () => cut(toYaml({ defaultConfig: { [key]: value } }), TOP));
+}
+
+/** toYaml's output without `prefix` and its final line break; null if it does not have that shape. */
+function cut(yaml: string, prefix: string): string | null {
+  return yaml.startsWith(`${prefix}\n`) && yaml.endsWith('\n') && !yaml.endsWith('\n\n') ? yaml.slice(prefix.length, -1) : null;
+}
+
+/** One proxyMetadata variable's piece ("\n    KEY: value"), cached per key and value. */
+function variablePiece(key: string, value: string): string | null {
+  if (value.includes('\n') || key.includes('\n')) return null;
+  let byValue = variablePieces.get(key);
+  let piece = byValue?.get(value);
+  if (piece !== undefined) return piece;
+  const made = cut(toYaml({ defaultConfig: { proxyMetadata: { [key]: value } } }), PROXY_METADATA_TOP);
+  if (made === null) return null;
+  if (++variablePieceCount > 4096) {
+    variablePieces = new Map();
+    variablePieceCount = 1;
+    byValue = undefined;
+  }
+  if (!byValue) variablePieces.set(key, (byValue = new Map()));
+  byValue.set(value, made);
+  return made;
+}
+
+/** mesh.yaml from cached pieces; undefined when some value needs toYaml of the whole. */
+function meshYamlPieces(defaultConfig: ProxyConfig): string | undefined {
+  const keys = Object.keys(defaultConfig).filter((k) => defaultConfig[k] !== undefined);
+  if (keys.length === 0) return undefined;
+  let out = TOP;
+  for (const key of sortedKeys(keys, compareKeys, yamlOrder)) {
+    const value = defaultConfig[key];
+    let piece: string | null;
+    if (key === 'proxyMetadata' && isStringMap(value) && Object.keys(value).length) {
+      piece = '\n  proxyMetadata:';
+      for (const k of sortedKeys(Object.keys(value), compareKeys, yamlOrder)) {
+        const p = variablePiece(k, value[k]!);
+        if (p === null) return undefined;
+        piece += p;
+      }
+    } else piece = entryPiece(key, value);
+    if (piece === null) return undefined;
+    out += piece;
+  }
+  return `${out}\n`;
+}
+
+const isStringMap = (v: unknown): v is Record<string, string> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every((x) => typeof x === 'string');
 
 /** cluster.env: every proxyMetadata entry, then the command's own keys on top, sorted, shell-quoted. */
 export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string {
@@ -155,12 +261,17 @@ export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string
   return renderEnvFile(env);
 }
 
-/** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does. */
+const envOrder = cache<string[]>(64);
+const quoted = cache<string>(4096);
+
+/** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does (both cached for fleets). */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
-  return Object.keys(env)
-    .sort(byteOrder)
-    .map((k) => `${k}=${shellQuote(env[k]!)}\n`)
-    .join('');
+  let out = '';
+  for (const k of sortedKeys(Object.keys(env), byteOrder, envOrder)) {
+    const v = env[k]!;
+    out += `${k}=${quoted(v, () => shellQuote(v))}\n`;
+  }
+  return out;
 }
 
 /** hosts: the gateway address for istiod's name, or nothing. */
