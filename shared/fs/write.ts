@@ -94,7 +94,7 @@ function nearestExisting(p: string): { at: string; stat: fs.Stats } {
  * directory or can be created as one, it can be written, and no file would land where a directory is (or a
  * directory where a file is). Throws an error naming `dir` as the user gave it; changes nothing.
  */
-export function checkOutputDirectory(dir: string, names: string[] = [], flag = '--output-dir'): void {
+export function checkOutputDirectory(dir: string, names: string[] | (() => string[]) = [], flag = '--output-dir'): void {
   if (dir === '') throw new DataError(`${flag} needs a path`, { hint: `e.g. ${flag} ./out` });
   const { at, stat } = nearestExisting(dir);
   const abs = path.resolve(dir);
@@ -105,7 +105,8 @@ export function checkOutputDirectory(dir: string, names: string[] = [], flag = '
   }
   probeWritable(at, flag, dir);
   if (at !== abs) return;
-  for (const name of names) {
+  // A fleet's names are only listed when the directory exists (a new one cannot hold anything in their way).
+  for (const name of typeof names === 'function' ? names() : names) {
     const parts = name.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const p = path.join(abs, ...parts.slice(0, i));
@@ -264,7 +265,8 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
             }
           }
           createFile(path.join(staging, rel), f.content, f.mode, umask);
-          names.push(f.name);
+          // Only a swap into an existing directory needs the names (a new one is renamed into place whole).
+          if (existing) names.push(f.name);
         }
       } catch (err) {
         fail(err);

@@ -32,7 +32,8 @@ export interface VmConfig {
   warnings: string[];
 }
 
-const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+/** The annotation whose ProxyConfig overrides the mesh's for one WorkloadGroup (the only annotation read here). */
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
 
 /**
  * A cache of at most `limit` entries, emptied when full: in a fleet, what every group shares (the mesh config,
@@ -82,13 +83,9 @@ function firstPresent(labels: Record<string, string>, keys: string[], fallback: 
   return fallback;
 }
 
-export function computeVmConfig(input: VmConfigInput): VmConfig {
+/** Steps 1–3 of computeVmConfig: the ProxyConfig of the mesh config and the annotations; throws on bad YAML. */
+function proxyConfigOf(input: VmConfigInput): { mesh: Record<string, unknown>; defaultConfig: ProxyConfig; proxyMetadata: Record<string, string> } {
   const { wg } = input;
-  const warnings: string[] = [];
-  const name = wg.metadata.name;
-  const namespace = wg.metadata.namespace;
-  const template = wg.spec.template ?? {};
-
   // 1. Mesh config over its defaults: top-level fields replace, so a `defaultConfig:` replaces the whole ProxyConfig.
   const mesh: Record<string, unknown> = { defaultConfig: { proxyMetadata: {} }, ...parseYamlObject(input.meshConfig, `the mesh config of Istio in ${input.istioNamespace}`) };
   const defaultConfig: ProxyConfig = { ...((mesh.defaultConfig as ProxyConfig | null) ?? {}) };
@@ -105,17 +102,43 @@ export function computeVmConfig(input: VmConfigInput): VmConfig {
   ] as const) {
     const value = annotations?.[PROXY_CONFIG_ANNOTATION];
     if (value === undefined) continue;
-    Object.assign(defaultConfig, parseYamlObject(value, `the ${PROXY_CONFIG_ANNOTATION} annotation in ${where} of WorkloadGroup ${namespace}/${name}`));
+    Object.assign(defaultConfig, parseYamlObject(value, `the ${PROXY_CONFIG_ANNOTATION} annotation in ${where} of WorkloadGroup ${wg.metadata.namespace}/${wg.metadata.name}`));
     Object.assign(proxyMetadata, stringMap(defaultConfig.proxyMetadata));
   }
+  return { mesh, defaultConfig, proxyMetadata };
+}
 
-  // 4. Labels: spec.metadata.labels, overridden by template.labels (with a warning, as istioctl gives).
+/** Step 4: spec.metadata.labels, overridden by template.labels (with a warning, as istioctl gives). */
+function labelsOf(wg: WorkloadGroup, warnings: string[]): Record<string, string> {
+  const template = wg.spec.template ?? {};
   const labels: Record<string, string> = { ...(wg.spec.metadata?.labels ?? {}) };
   if (template.labels && Object.keys(template.labels).length) {
     const shown = Object.keys(template.labels).sort(byteOrder).map((k) => `${k}:${template.labels![k]}`).join(' ');
     warnings.push(`Labels should be set in the metadata. The following WorkloadEntry labels will override metadata labels: map[${shown}]`);
     Object.assign(labels, template.labels);
   }
+  return labels;
+}
+
+/**
+ * What computeVmConfig would warn about, or throw, without computing the rest: a fleet checks every group with
+ * it before the first token, and computes each configuration only when it writes that group's files.
+ */
+export function vmConfigWarnings(input: VmConfigInput): string[] {
+  proxyConfigOf(input);
+  const warnings: string[] = [];
+  labelsOf(input.wg, warnings);
+  return warnings;
+}
+
+export function computeVmConfig(input: VmConfigInput): VmConfig {
+  const { wg } = input;
+  const warnings: string[] = [];
+  const name = wg.metadata.name;
+  const namespace = wg.metadata.namespace;
+  const template = wg.spec.template ?? {};
+  const { mesh, defaultConfig, proxyMetadata } = proxyConfigOf(input);
+  const labels = labelsOf(wg, warnings);
 
   // 5. The readiness probe comes from the WorkloadGroup. B5: without one, the mesh config's or annotation's stays.
   if (wg.spec.probe) defaultConfig.readinessProbe = wg.spec.probe;

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { parseWorkloadGroups } from '../../shared/istio/workload-group.ts';
 import { shellQuote } from '../../shared/istio/shell.ts';
 import { goJsonMap } from '../../shared/istio/go-json.ts';
-import { computeVmConfig, renderClusterEnv, renderEnvFile, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { computeVmConfig, renderClusterEnv, renderEnvFile, renderHosts, renderMeshYaml, vmConfigWarnings, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { byteOrder } from '../../shared/istio/go-json.ts';
 import { toYaml } from '../../shared/output/yaml.ts';
 import { ROOT } from '../helpers/run.ts';
@@ -192,6 +192,28 @@ test('fleet caches: a parsed mesh config is shared, never changed by a group\'s 
     bad.wg.metadata.annotations = { 'proxy.istio.io/config': 'a: [unclosed' };
     assert.throws(() => computeVmConfig(bad), new RegExp(`WorkloadGroup [^ ]+/${name} is not valid YAML`));
   }
+});
+
+test('vmConfigWarnings: the warnings and errors of computeVmConfig, without the rest', () => {
+  let warned = 0;
+  for (let i = 0; i < 200; i++) {
+    const input = fleetInput(i);
+    if (i % 3 === 0) input.wg.spec.template!.labels = { version: `v${i}`, app: 'x' };
+    if (i % 17 === 0) input.wg.spec.metadata!.annotations = { 'proxy.istio.io/config': `bad: [${i}` };
+    let expected: string[] | Error;
+    try {
+      expected = computeVmConfig(input).warnings;
+    } catch (err) {
+      expected = err as Error;
+    }
+    if (expected instanceof Error) {
+      assert.throws(() => vmConfigWarnings(input), (err: Error) => err.message === (expected as Error).message && err.constructor === (expected as Error).constructor);
+    } else {
+      assert.equal(vmConfigWarnings(input), expected, `group ${i}`);
+      warned += expected.length;
+    }
+  }
+  assert.ok(warned > 50, `${warned} warnings compared`);
 });
 
 test.run();
