@@ -10,7 +10,7 @@ import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
 import { checkOutputDirectory, checkOutputFile, dryRunListing, stageDirectory, type ListedFile } from '../../shared/fs/write.ts';
 import { tarGzWriter } from '../../shared/fs/tar.ts';
-import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
+import { bundleFiles } from '../../shared/istio/bundle.ts';
 import { injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { computeVmConfig, PROXY_CONFIG_ANNOTATION, renderClusterEnv, renderHosts, renderMeshYaml, vmConfigWarnings, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
@@ -206,8 +206,7 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const filesOf = (wg: WorkloadGroup, token: string | undefined): ListedFile[] => {
     const input = inputOf(wg);
     const config = computeVmConfig(input);
-    const files = bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts });
-    return files.map((f: BundleFile) => ({ ...f, name: prefixOf(wg) + f.name }));
+    return bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts }, prefixOf(wg));
   };
   const fileNames = bundleFiles({ meshYaml: '', clusterEnv: '', rootCert: '', hosts: '' }).map((f) => f.name);
   checkTarget(o, () => groups.flatMap((wg) => fileNames.map((n) => prefixOf(wg) + n)));

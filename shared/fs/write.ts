@@ -34,7 +34,8 @@ export function bytesOf(content: string | Buffer): Buffer {
 
 /** Creates a file with its mode (open, write, close); chmod only when the umask would have cleared some of the mode's bits. */
 function createFile(file: string, content: string | Buffer, mode: number, umask: number): void {
-  fs.writeFileSync(file, bytesOf(content), { mode, flag: 'wx' });
+  // A short string takes Node's native path (no Buffer made); a long one is encoded once (bytesOf) and reused.
+  fs.writeFileSync(file, typeof content === 'string' && content.length < 1024 ? content : bytesOf(content), { mode, flag: 'wx' });
   if ((mode & umask) !== 0) fs.chmodSync(file, mode);
 }
 
@@ -153,6 +154,14 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
   }
 }
 
+/** A segment that path.join would change: empty (a leading, trailing or double slash), "." or "..". */
+const UNNORMAL = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
+/** path.join(dir, name) for a normalised `dir`, without path.join's work for the plain names a fleet writes by the thousand. */
+function joinUnder(dir: string, name: string): string {
+  return UNNORMAL.test(name) ? path.join(dir, name) : `${dir}${path.sep}${name}`;
+}
+
 /** The directories a set of relative file names need, parents first. */
 function subdirectories(names: string[]): string[] {
   const dirs = new Set<string>();
@@ -260,11 +269,11 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
             for (let slash = f.name.indexOf('/'); slash !== -1; slash = f.name.indexOf('/', slash + 1)) {
               const d = f.name.slice(0, slash);
               if (made.has(d)) continue;
-              fs.mkdirSync(path.join(staging, d), { mode: 0o700 });
+              fs.mkdirSync(joinUnder(staging, d), { mode: 0o700 });
               made.add(d);
             }
           }
-          createFile(path.join(staging, rel), f.content, f.mode, umask);
+          createFile(joinUnder(staging, rel), f.content, f.mode, umask);
           // Only a swap into an existing directory needs the names (a new one is renamed into place whole).
           if (existing) names.push(f.name);
         }

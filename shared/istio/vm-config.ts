@@ -213,11 +213,20 @@ function cut(yaml: string, prefix: string): string | null {
   return yaml.startsWith(`${prefix}\n`) && yaml.endsWith('\n') && !yaml.endsWith('\n\n') ? yaml.slice(prefix.length, -1) : null;
 }
 
+/**
+ * A string with no space and no line break, as toYaml writes it on its own: so it is written wherever it stands,
+ * as a key or a value (go-yaml folds long scalars only at spaces; keys and values differ only for line breaks).
+ */
+const scalarPieces = cache<string>(4096);
+const FOLDS_OR_BREAKS = /[ \n\r\u0085\u2028\u2029]/;
+
 /** One proxyMetadata variable's piece ("\n    KEY: value"), cached per key and value. */
 function variablePiece(key: string, value: string): string | null {
+  // Most variables are written from their key's and value's scalars; others are cut out of toYaml.
+  if (!FOLDS_OR_BREAKS.test(key) && !FOLDS_OR_BREAKS.test(value)) return `\n    ${scalarPiece(key)}: ${scalarPiece(value)}`;
   if (value.includes('\n') || key.includes('\n')) return null;
   let byValue = variablePieces.get(key);
-  let piece = byValue?.get(value);
+  const piece = byValue?.get(value);
   if (piece !== undefined) return piece;
   const made = cut(toYaml({ defaultConfig: { proxyMetadata: { [key]: value } } }), PROXY_METADATA_TOP);
   if (made === null) return null;
@@ -229,6 +238,10 @@ function variablePiece(key: string, value: string): string | null {
   if (!byValue) variablePieces.set(key, (byValue = new Map()));
   byValue.set(value, made);
   return made;
+}
+
+function scalarPiece(s: string): string {
+  return scalarPieces(s, () => toYaml(s).slice(0, -1));
 }
 
 /** mesh.yaml from cached pieces; undefined when some value needs toYaml of the whole. */

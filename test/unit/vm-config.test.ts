@@ -129,6 +129,12 @@ const ANNOTATIONS = [
   'proxyMetadata:\n  MULTI: "line one\\nline two\\n"\n  KEEP: "x\\n\\n"\n  UNI: "ünïcödé ☃ 😀"\n  "key with: colon": "- dash"\n',
   'proxyStatsMatcher:\n  inclusionPrefixes: []\n  inclusionRegexps: [".*a.*", "b"]\nmeshId: mesh-1\ndiscoveryAddress: "istiod.x.svc:15012"\n',
   'createdAt: 2001-12-14t21:59:43.10-05:00\nempty: {}\nnothing: null\n',
+  JSON.stringify({
+    proxyMetadata: Object.fromEntries(
+      ['-dash', '#hash', 'a:b', 'key:', "'q'", '"dq"', 'tab\there', 'yes', 'Y', '1e3', '0x1F', '0o17', '1_000', '12:30', '2001-12-14', '~', '@at', '`bt', '---x', '...', '', 'ü', 'x\u0085y', 'nb\u00a0sp', 'bell\u0007', '😀', '- a', 'a #b', 'a: b', '[x]', '{y}', '!t', '&a', '*r', '|p', '>f', '%d', '?q', '? q', 'null', '.5', '+1', '-.inf']
+        .flatMap((v, i) => [[`K${i}`, v], [v || 'EMPTY_KEY', `v${i}`]]),
+    ),
+  }),
 ];
 const MESHES = ['', 'defaultConfig: {}', 'defaultConfig:\n  proxyMetadata: {}\ntrustDomain: cluster.local\n', 'defaultConfig:\n  discoveryAddress: a:1\n  proxyMetadata:\n    FOO: bar\n    long: "' + 'word '.repeat(30) + '"\n'];
 

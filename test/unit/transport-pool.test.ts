@@ -1,0 +1,40 @@
+// The transport's connections: one keep-alive pool per API server, whose name does not depend on the request
+// (oneServer), so that a fleet's thousands of requests reuse the few connections they run on.
+import http from 'node:http';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TestApiServer } from '../apiserver/server.ts';
+import { loadKubeconfig } from '../../shared/kube/kubeconfig.ts';
+import { mapLimit } from '../../shared/kube/parallel.ts';
+import { oneServer, Transport } from '../../shared/kube/transport.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const test = suite('transport: one pool of connections per API server');
+
+test('oneServer: every request gets the same pool name', () => {
+  const agent = oneServer(new http.Agent({ keepAlive: true }));
+  assert.is(agent.getName({ host: 'a', port: 1 }), agent.getName({ host: 'b', port: 2, localAddress: '127.0.0.2' }));
+  agent.destroy();
+});
+
+test('72 requests, 8 at a time then one by one, over TLS: all answered, on at most 8 connections', async () => {
+  const server = await TestApiServer.start();
+  try {
+    const kubeconfig = server.writeKubeconfig(path.join(tempDir(), 'kubeconfig'));
+    const log = { info() {}, note() {}, warn() {}, debug() {}, verbosity: 0 };
+    const t = new Transport(loadKubeconfig({ kubeconfig }, { env: {}, home: tempDir() }), { timeoutMs: 5000, log });
+    const get = () => t.send({ method: 'GET', path: '/api/v1/namespaces/default', what: { verb: 'get', resource: 'namespaces', name: 'default' } });
+    const parallel = await mapLimit(Array.from({ length: 64 }), 8, get);
+    const serial = [];
+    for (let i = 0; i < 8; i++) serial.push(await get());
+    assert.equal([...parallel, ...serial].map((r) => r.status), Array(72).fill(200));
+    assert.is(t.requests, 72);
+    assert.ok(server.connections >= 1 && server.connections <= 8, `${server.connections} connections`);
+    t.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test.run();
