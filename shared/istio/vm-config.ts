@@ -39,16 +39,34 @@ export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
  * A cache of at most `limit` entries, emptied when full: in a fleet, what every group shares (the mesh config,
  * the namespaces, the service account) is computed once, and what each group has alone cycles through.
  */
-function cache<V>(limit: number): (key: string, make: () => V) => V {
+function cache<V>(limit: number, make: (key: string) => V): (key: string) => V {
   const entries = new Map<string, V>();
-  return (key, make) => {
+  return (key) => {
     let value = entries.get(key);
     if (value === undefined) {
       if (entries.size >= limit) entries.clear();
-      value = make();
+      value = make(key);
       entries.set(key, value);
     }
     return value;
+  };
+}
+
+/**
+ * Keys sorted with `compare`, for lists of keys that repeat (a fleet's groups have the same ones, in the same
+ * order): the last list and its order are kept, and a list equal to it is not sorted again.
+ */
+function keyOrder(compare: (a: string, b: string) => number): (keys: string[]) => string[] {
+  let last: string[] = [];
+  let sorted: string[] = [];
+  return (keys) => {
+    let same = keys.length === last.length;
+    for (let i = 0; same && i < keys.length; i++) same = keys[i] === last[i];
+    if (!same) {
+      last = keys;
+      sorted = [...keys].sort(compare);
+    }
+    return sorted;
   };
 }
 
@@ -57,10 +75,16 @@ function cache<V>(limit: number): (key: string, make: () => V) => V {
  * The parsed objects are shared between groups, so nothing here modifies them: computeVmConfig copies what it
  * changes. A text that fails to parse is not cached (its error names the group).
  */
-const parsedYaml = cache<Record<string, unknown>>(64);
+const parsedYaml = new Map<string, Record<string, unknown>>();
 
 function parseYamlObject(text: string, what: string): Record<string, unknown> {
-  return parsedYaml(text, () => parseYamlObjectOnce(text, what));
+  let parsed = parsedYaml.get(text);
+  if (parsed === undefined) {
+    parsed = parseYamlObjectOnce(text, what);
+    if (parsedYaml.size >= 64) parsedYaml.clear();
+    parsedYaml.set(text, parsed);
+  }
+  return parsed;
 }
 
 function parseYamlObjectOnce(text: string, what: string): Record<string, unknown> {
@@ -186,15 +210,11 @@ export function renderMeshYaml(config: VmConfig): string {
 // toYaml of the whole (a literal block can end in a line break, which would make the cut ambiguous).
 const TOP = 'defaultConfig:';
 const PROXY_METADATA_TOP = `${TOP}\n  proxyMetadata:`;
-const yamlOrder = cache<string[]>(64);
-const entryPieces = cache<string | null>(1024);
+const configOrder = keyOrder(compareKeys);
+const variableOrder = keyOrder(compareKeys);
+const entryPieces = new Map<string, string | null>();
 let variablePieces = new Map<string, Map<string, string>>();
 let variablePieceCount = 0;
-
-/** `keys` sorted with `compare`, the order cached per list of keys (a fleet's groups have the same ones). */
-function sortedKeys(keys: string[], compare: (a: string, b: string) => number, memo: (key: string, make: () => string[]) => string[]): string[] {
-  return memo(JSON.stringify(keys), () => [...keys].sort(compare));
-}
 
 /** The piece of toYaml({ defaultConfig: { [key]: value } }) after "defaultConfig:", or null when it cannot be cut out safely. */
 function entryPiece(key: string, value: unknown): string | null {
@@ -205,7 +225,13 @@ function entryPiece(key: string, value: unknown): string | null {
     return v;
   });
   if (!safe) return null;
-  return entryPieces(id, () => cut(toYaml({ defaultConfig: { [key]: value } }), TOP));
+  let piece = entryPieces.get(id);
+  if (piece === undefined) {
+    piece = cut(toYaml({ defaultConfig: { [key]: value } }), TOP);
+    if (entryPieces.size >= 1024) entryPieces.clear();
+    entryPieces.set(id, piece);
+  }
+  return piece;
 }
 
 /** toYaml's output without `prefix` and its final line break; null if it does not have that shape. */
@@ -217,7 +243,7 @@ function cut(yaml: string, prefix: string): string | null {
  * A string with no space and no line break, as toYaml writes it on its own: so it is written wherever it stands,
  * as a key or a value (go-yaml folds long scalars only at spaces; keys and values differ only for line breaks).
  */
-const scalarPieces = cache<string>(4096);
+const scalarPiece = cache<string>(4096, (s) => toYaml(s).slice(0, -1));
 const FOLDS_OR_BREAKS = /[ \n\r\u0085\u2028\u2029]/;
 
 /** One proxyMetadata variable's piece ("\n    KEY: value"), cached per key and value. */
@@ -240,21 +266,17 @@ function variablePiece(key: string, value: string): string | null {
   return made;
 }
 
-function scalarPiece(s: string): string {
-  return scalarPieces(s, () => toYaml(s).slice(0, -1));
-}
-
 /** mesh.yaml from cached pieces; undefined when some value needs toYaml of the whole. */
 function meshYamlPieces(defaultConfig: ProxyConfig): string | undefined {
   const keys = Object.keys(defaultConfig).filter((k) => defaultConfig[k] !== undefined);
   if (keys.length === 0) return undefined;
   let out = TOP;
-  for (const key of sortedKeys(keys, compareKeys, yamlOrder)) {
+  for (const key of configOrder(keys)) {
     const value = defaultConfig[key];
     let piece: string | null;
     if (key === 'proxyMetadata' && isStringMap(value) && Object.keys(value).length) {
       piece = '\n  proxyMetadata:';
-      for (const k of sortedKeys(Object.keys(value), compareKeys, yamlOrder)) {
+      for (const k of variableOrder(Object.keys(value))) {
         const p = variablePiece(k, value[k]!);
         if (p === null) return undefined;
         piece += p;
@@ -297,15 +319,15 @@ export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string
   return renderEnvFile(env);
 }
 
-const envOrder = cache<string[]>(64);
-const quoted = cache<string>(4096);
+const envOrder = keyOrder(byteOrder);
+const quoted = cache<string>(4096, shellQuote);
 
 /** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does (both cached for fleets). */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
   let out = '';
-  for (const k of sortedKeys(Object.keys(env), byteOrder, envOrder)) {
+  for (const k of envOrder(Object.keys(env))) {
     const v = env[k]!;
-    out += `${k}=${quoted(v, () => shellQuote(v))}\n`;
+    out += `${k}=${quoted(v)}\n`;
   }
   return out;
 }
