@@ -167,6 +167,9 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const o = checkOptions(args);
   checkTarget(o);
   const kube = ctx.kube();
+  // A selector may match thousands of groups: the heap is kept small before their list arrives (its parsing set
+  // the run's peak RSS when the flags came after it).
+  if (args.selector) keepHeapSmall();
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
   if (fleet) keepHeapSmall();
