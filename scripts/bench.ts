@@ -8,7 +8,8 @@
 // - Peak RSS is the child's maximum resident set size (wait4's ru_maxrss, via /usr/bin/time -f %M); the row
 //   prints the largest seen over its runs.
 // - The headline column runs every child with NODE_EXTRA_CA_CERTS unset (users do not have it; it costs every
-//   Node start ~40 ms); the "as-is" column runs them with the environment as it is.
+//   Node start ~40 ms); the "as-is" column runs them with the environment as it is. The goals are about the
+//   headline: an as-is cell says "within" or "over" a goal, and only headline misses fail the bench.
 //
 // BENCH_RUNS (default 15) sets the runs per start-up row; BENCH_ONLY=startup,scale,fleet picks sections;
 // BENCH_FLEET=100,1000,5000 and BENCH_SCALE=1000,10000,50000 set the sizes; BENCH_OUT_DIR is where fleets write.
@@ -89,7 +90,9 @@ interface Row {
 }
 const rows: Row[] = [];
 let missed = 0;
-const verdict = (ok: boolean, what: string) => {
+/** A goal's verdict. The goals are about the headline column; the as-is column says how it fares, uncounted. */
+const verdict = (ok: boolean, what: string, env: EnvName = 'headline') => {
+  if (env === 'asIs') return `${ok ? 'within' : 'over'} ${what}`;
   if (!ok) missed++;
   return `${ok ? 'ok' : 'MISSED'} ${what}`;
 };
@@ -125,10 +128,10 @@ function cell(r: Row, env: EnvName, ours: Sample[], opts: { anchor?: Sample[]; a
   if (opts.anchor) {
     const ratio = median(ours.map((s, i) => s.ms / opts.anchor![i]!.ms));
     extra = `${ratio.toFixed(2)}× ${opts.anchorName} (${fmtMs(median(opts.anchor.map((s) => s.ms)))}, ${fmtRss(Math.max(...opts.anchor.map((s) => s.rss)))})`;
-    if (opts.ratioGoal !== undefined) verdicts.push(verdict(ratio <= opts.ratioGoal, `≤ ${opts.ratioGoal.toFixed(1)}×`));
+    if (opts.ratioGoal !== undefined) verdicts.push(verdict(ratio <= opts.ratioGoal, `≤ ${opts.ratioGoal.toFixed(1)}×`, env));
   }
-  if (opts.wallGoalMs !== undefined) verdicts.push(verdict(wall <= opts.wallGoalMs, `≤ ${fmtMs(opts.wallGoalMs)}`));
-  if (opts.rssGoalMiB !== undefined) verdicts.push(verdict(rss <= opts.rssGoalMiB * MiB, `≤ ${opts.rssGoalMiB} MiB`));
+  if (opts.wallGoalMs !== undefined) verdicts.push(verdict(wall <= opts.wallGoalMs, `≤ ${fmtMs(opts.wallGoalMs)}`, env));
+  if (opts.rssGoalMiB !== undefined) verdicts.push(verdict(rss <= opts.rssGoalMiB * MiB, `≤ ${opts.rssGoalMiB} MiB`, env));
   r.cells[env] = { wall: ours.length > 1 ? `${fmtMs(wall)} (${spread})` : fmtMs(wall), rss: fmtRss(rss), extra, verdicts };
 }
 
@@ -148,6 +151,10 @@ function printTable(): void {
       for (const env of envNames) {
         const c = r.cells[env];
         if (!c) continue;
+        if (c.rss === '-') {
+          lines.push(`    ${c.wall}; ${c.extra ?? ''}${c.verdicts.length ? `  → ${c.verdicts.join(', ')}` : ''}`);
+          continue;
+        }
         lines.push(`    ${(env === 'headline' ? 'headline' : 'as-is').padEnd(8)}  wall ${c.wall.padEnd(28)} peak RSS ${c.rss.padEnd(10)} ${c.extra ?? ''}${c.verdicts.length ? `  → ${c.verdicts.join(', ')}` : ''}`);
       }
     }
@@ -160,6 +167,14 @@ const executables = fs
   .filter((f) => /^kubectl-vm(-|$)/.test(f))
   .sort();
 const distBytes = fs.readdirSync(DIST).reduce((n, f) => n + fs.statSync(path.join(DIST, f)).size, 0);
+// Goal 4: the code ships once. The router carries the bundle; every other executable must be launcher-sized.
+{
+  const r = row('dist/', 'size of dist/, and the largest executable besides the router', 'the bundle ships once: every other file ≤ 64 KiB');
+  const others = fs.readdirSync(DIST).filter((f) => f !== 'kubectl-vm');
+  const largest = others.reduce((a, f) => (fs.statSync(path.join(DIST, f)).size > fs.statSync(path.join(DIST, a)).size ? f : a), others[0]!);
+  const bytes = fs.statSync(path.join(DIST, largest)).size;
+  r.cells.headline = { wall: `${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIST).length} files`, rss: '-', extra: `router ${(fs.statSync(path.join(DIST, 'kubectl-vm')).size / 1024).toFixed(0)} KiB; largest other: ${largest}, ${(bytes / 1024).toFixed(1)} KiB`, verdicts: [verdict(bytes <= 64 * 1024, '≤ 64 KiB')] };
+}
 console.log(`kubectl-vm benchmark, Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`dist/: ${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIST).length} files`);
 console.log(`headline: ${ENVS.headline}; second line: ${ENVS.asIs}`);
@@ -311,7 +326,7 @@ if (ONLY.has('scale')) {
         const wall = median(s[cmd]!.map((x) => x.ms));
         perAddress[cmd]![e].push(wall / n);
         r.cells[e]!.extra = `${((wall / n) * 1000).toFixed(1)} µs/address, ${requests[cmd]} requests`;
-        r.cells[e]!.verdicts.push(verdict(requests[cmd]! <= budget, `≤ ${budget} requests`));
+        r.cells[e]!.verdicts.push(verdict(requests[cmd]! <= budget, `≤ ${budget} requests`, e));
       }
     }
   }
@@ -322,7 +337,7 @@ if (ONLY.has('scale')) {
       const costs = perAddress[cmd]![e];
       const mid = costs[Math.floor((costs.length - 1) / 2)]!;
       const last = costs.at(-1)!;
-      r.cells[e] = { wall: costs.map((c) => `${(c * 1000).toFixed(1)}`).join(' / ') + ' µs', rss: '(see above)', verdicts: [verdict(last <= mid * 1.25, 'flat')] };
+      r.cells[e] = { wall: costs.map((c) => `${(c * 1000).toFixed(1)}`).join(' / ') + ' µs', rss: '(see above)', verdicts: [verdict(last <= mid * 1.25, 'flat', e)] };
     }
   }
   await server.close();
@@ -366,7 +381,7 @@ if (ONLY.has('fleet')) {
         }
         cell(r, e, samples, { wallGoalMs: n >= 5000 ? 5000 : undefined, rssGoalMiB: 80 });
         r.cells[e]!.extra = `${requests} requests, ${mode === '--bundle' ? `${(written / 1024).toFixed(0)} KiB archive` : `${written} bundles`}`;
-        r.cells[e]!.verdicts.push(verdict(requests <= n + 4, `≤ ${n + 4} requests`));
+        r.cells[e]!.verdicts.push(verdict(requests <= n + 4, `≤ ${n + 4} requests`, e));
       }
     }
     await server.close();

@@ -5,9 +5,15 @@ import path from 'node:path';
 import { ExitCode } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/kube/transport.ts';
 import { COMPLETE, KUBECTL_COMPLETE, formatCompletion } from '../../shared/cli/complete-protocol.ts';
+import { inProcessStarter } from '../../shared/cli/in-process.ts';
 import { completionRoute, groupHelpText, helpText, route, unknownCommandText } from './route.ts';
 
 const here = path.dirname(fs.realpathSync(process.argv[1]!));
+// The reader of stdout went away (`kubectl vm | head -1`): exit as a shell reports kubectl then (SIGPIPE, 128 + 13).
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE' && process.exitCode !== 141) throw err;
+  process.exitCode = 141;
+});
 const exists = (name: string) => fs.existsSync(path.join(here, name));
 const argv = process.argv.slice(2);
 const completing = argv[0] === COMPLETE || argv[0] === KUBECTL_COMPLETE;
@@ -24,10 +30,13 @@ else if (decision.kind === 'unknown') {
 } else {
   const file = path.join(here, decision.executable);
   if (startsWith(file, '#!/usr/bin/env node')) {
-    // A sibling of ours: load it into this very process, which passes arguments, streams, exit code and signals
-    // through for free and spares a second Node start-up.
+    // A sibling of ours: run it in this very process, which passes arguments, streams, exit code and signals
+    // through for free and spares a second Node start-up. In a build its code is already loaded (it is this
+    // bundle); unbundled, the sibling file is loaded.
     process.argv = [process.argv[0]!, file, ...(completing ? [COMPLETE] : []), ...decision.args];
-    require(file);
+    const start = inProcessStarter();
+    if (start) start(decision.executable);
+    else require(file);
   } else {
     // The handlers go in before the spawn: the child can run (and be seen running) before spawn() returns, and a
     // signal that arrived in between would otherwise kill the router and leave the child behind.

@@ -36,8 +36,21 @@ export async function runPlugin(plugin: Plugin): Promise<void> {
   endOnSignals();
   const selfDir = process.argv[1] ? path.dirname(fs.realpathSync(process.argv[1])) : undefined;
   const io: IO = { stdout: process.stdout, stderr: process.stderr, env: process.env, home: os.homedir(), cwd: process.cwd(), selfDir };
-  process.exitCode = await execute(plugin, process.argv.slice(2), io);
+  // The reader of stdout went away (`… | head -1`): later output is dropped, the command still finishes what it
+  // changes, and a run that would have succeeded exits as a shell reports kubectl in that case (SIGPIPE, 128 + 13).
+  let readerGone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && !readerGone) throw err;
+    readerGone = true;
+  });
+  const code = await execute(plugin, process.argv.slice(2), io);
+  // A failed write is reported after it returned: wait until what was written has gone, or failed.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exitCode = readerGone && code === ExitCode.ok ? CLOSED_PIPE : code;
 }
+
+/** The exit status a shell reports for a program that SIGPIPE ended. */
+export const CLOSED_PIPE = 141;
 
 /** Runs a plugin with the given arguments and streams; returns the exit code. Tests call this directly. */
 export async function execute(plugin: Plugin, argv: string[], io: IO, options: ExecuteOptions = {}): Promise<number> {

@@ -26,7 +26,12 @@ export async function loadClientNodeAuth(): Promise<typeof Entry> {
     }
     const at = text.lastIndexOf(__CLIENT_NODE_MARKER__);
     if (at === -1) throw new InternalError(`${router} holds no client for auth-providers and socks proxies: it belongs to another version; reinstall kubectl-vm`);
-    const code = brotliDecompressSync(Buffer.from(text.slice(at + __CLIENT_NODE_MARKER__.length).trim(), 'base64')).toString('utf8');
+    let code: string;
+    try {
+      code = brotliDecompressSync(Buffer.from(text.slice(at + __CLIENT_NODE_MARKER__.length).trim(), 'base64')).toString('utf8');
+    } catch (err) {
+      throw new InternalError(`the client for auth-providers and socks proxies in ${router} is damaged (${(err as Error).message}); reinstall kubectl-vm`, { cause: err });
+    }
     const factory = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
       filename: 'kubectl-vm:client-node-auth.js',
     });

@@ -52,6 +52,8 @@ interface Prepared {
   expiresAt?: number;
   /** The proxy in use, for error messages. */
   proxy?: string;
+  /** Settles when the first request sent with this agent has its answer (or failed). */
+  firstAnswer?: Promise<unknown>;
 }
 
 /** What KubeClient needs from a transport. */
@@ -118,7 +120,12 @@ export class Transport implements Sender {
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
-        res = await this.once(req, prepared);
+        // The first request opens the connection alone: requests sent meanwhile wait for its answer, then reuse
+        // its connection or resume its TLS session, instead of each paying a full handshake at start-up.
+        if (prepared.firstAnswer) await prepared.firstAnswer;
+        const answer = this.once(req, prepared);
+        prepared.firstAnswer ??= answer.catch(() => undefined);
+        res = await answer;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         // Only failures of the connection carry an errno-style code; anything else is a bug of ours.

@@ -315,4 +315,39 @@ test('install.sh --help prints its usage, not its code', async () => {
   assert.ok(o.stdout.trim().split('\n').length >= 5, o.stdout);
 });
 
+/** Runs a command whose stdout reader has gone before it writes (`… | head -0`); its exit and stderr. */
+function readerGone(argv: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('§1: a closed stdout (`| head -0`) ends the run quietly with 141, as a shell reports kubectl then; the change is still made', async () => {
+  const cluster = await startCluster({ forceTestServer: true, seed: [namespace('vm')] });
+  try {
+    const env = { ...cluster.env, NO_COLOR: '1' };
+    const kubectl = await readerGone(['kubectl', 'get', '--raw', '/api'], env);
+    const cases: string[][] = [
+      [path.join(DIST, 'kubectl-vm-add_to_mesh'), 'es', 'piped', '10.0.0.5', 'http:80', '-n', 'vm', '-o', 'yaml'],
+      [path.join(DIST, 'kubectl-vm-register'), 'piped-dry', '10.0.0.5', 'http:80', '-n', 'vm', '--dry-run=client', '-o', 'yaml'],
+      [path.join(DIST, 'kubectl-vm-add_to_mesh'), '--help'],
+      [path.join(DIST, 'kubectl-vm'), '--help'],
+    ];
+    for (const argv of cases) {
+      const r = await readerGone(argv, env);
+      assert.is(r.code, 141, `${argv.slice(1).join(' ')}: ${r.stderr}`);
+      assert.not.match(r.stderr, /EPIPE|node:events|at /, argv.slice(1).join(' '));
+    }
+    assert.ok(cluster.server!.object('v1', 'Service', 'vm', 'piped'), 'add-to-mesh still created the Service');
+    // The reference: a shell reports 128 + 13 for kubectl, which SIGPIPE ends.
+    assert.ok(kubectl.code === 141 || kubectl.code === null, String(kubectl.code));
+  } finally {
+    await cluster.close();
+  }
+});
+
 test.run();

@@ -26,9 +26,17 @@ test('the first run writes the cache (0600 in a 0700 directory); later runs use 
   assert.is(fs.statSync(path.join(dir, files[0]!)).mtimeMs, written, 'an accepted cache is not rewritten');
 });
 
-test('a --help run writes its own cache; the first real run then writes the full one', async () => {
+test('a lone --help loads no code and writes no cache', async () => {
   const dir = path.join(tempDir(), 'cache');
-  await runPlugin('kubectl-vm-add_to_mesh', ['--help'], env({ KUBECTL_VM_CACHE_DIR: dir }));
+  const r = await runPlugin('kubectl-vm-add_to_mesh', ['--help'], env({ KUBECTL_VM_CACHE_DIR: dir }));
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Add a service that runs on VMs to the mesh/);
+  assert.equal(cacheFiles(dir), []);
+});
+
+test('a --help run through yargs writes its own cache; the first real run then writes the full one', async () => {
+  const dir = path.join(tempDir(), 'cache');
+  await runPlugin('kubectl-vm-add_to_mesh', ['es', '--help'], env({ KUBECTL_VM_CACHE_DIR: dir }));
   assert.equal(cacheFiles(dir).map((f) => f.replace(/^.*-x\w+|^.*-arm\w*/, '')), ['.help.v8']);
   await runPlugin('kubectl-vm-add_to_mesh', dryRun, env({ KUBECTL_VM_CACHE_DIR: dir }));
   assert.equal(cacheFiles(dir).map((f) => f.replace(/^.*-x\w+|^.*-arm\w*/, '')).sort(), ['.help.v8', '.v8']);
@@ -55,6 +63,15 @@ test('KUBECTL_VM_CACHE_DIR=off writes nothing; an unwritable directory is ignore
   const r = await runPlugin('kubectl-vm-add_to_mesh', dryRun, env({ KUBECTL_VM_CACHE_DIR: path.join(blocked, 'cache') }));
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stderr.includes('Error'), false);
+});
+
+test('the router keeps one cache per command it runs in its own process', async () => {
+  const dir = path.join(tempDir(), 'cache');
+  const r = await runPlugin('kubectl-vm', ['add-to-mesh', ...dryRun], env({ KUBECTL_VM_CACHE_DIR: dir }));
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'service/x\nserviceentry.networking.istio.io/mesh-expansion-x\n');
+  await runPlugin('kubectl-vm', ['--version'], env({ KUBECTL_VM_CACHE_DIR: dir }));
+  assert.equal(cacheFiles(dir).map((f) => f.replace(/-[0-9a-f]{16}-v.*$/, '')).sort(), ['kubectl-vm', 'kubectl-vm~add-to-mesh']);
 });
 
 test('without KUBECTL_VM_CACHE_DIR the cache goes to $XDG_CACHE_HOME/kubectl-vm', async () => {
