@@ -53,7 +53,7 @@ interface Prepared {
   /** The proxy in use, for error messages. */
   proxy?: string;
   /** Settles when the first request sent with this agent has its answer (or failed). */
-  firstAnswer?: Promise<unknown>;
+  firstAnswer?: Promise<void>;
 }
 
 /** What KubeClient needs from a transport. */
@@ -124,7 +124,11 @@ export class Transport implements Sender {
         // its connection or resume its TLS session, instead of each paying a full handshake at start-up.
         if (prepared.firstAnswer) await prepared.firstAnswer;
         const answer = this.once(req, prepared);
-        prepared.firstAnswer ??= answer.catch(() => undefined);
+        // It settles with nothing: the first answer's body (a fleet's list of thousands of objects) is not kept.
+        prepared.firstAnswer ??= answer.then(
+          () => undefined,
+          () => undefined,
+        );
         res = await answer;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;

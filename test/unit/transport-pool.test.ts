@@ -2,6 +2,8 @@
 // (oneServer), so that a fleet's thousands of requests reuse the few connections they run on.
 import http from 'node:http';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestApiServer } from '../apiserver/server.ts';
@@ -31,6 +33,26 @@ test('72 requests, 8 at a time then one by one, over TLS: all answered, on at mo
     assert.equal([...parallel, ...serial].map((r) => r.status), Array(72).fill(200));
     assert.is(t.requests, 72);
     assert.ok(server.connections >= 1 && server.connections <= 8, `${server.connections} connections`);
+    t.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('the first answer (which later requests wait for) is not kept: a fleet\'s list is garbage once read', async () => {
+  const server = await TestApiServer.start();
+  try {
+    const kubeconfig = server.writeKubeconfig(path.join(tempDir(), 'kubeconfig'));
+    const log = { info() {}, note() {}, warn() {}, debug() {}, verbosity: 0 };
+    const t = new Transport(loadKubeconfig({ kubeconfig }, { env: {}, home: tempDir() }), { timeoutMs: 5000, log });
+    const get = () => t.send({ method: 'GET', path: '/api/v1/namespaces', what: { verb: 'list', resource: 'namespaces' } });
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const first = new WeakRef(await get());
+    await mapLimit(Array.from({ length: 4 }), 4, get);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.is(first.deref(), undefined, 'the first response is still reachable');
     t.close();
   } finally {
     await server.close();
