@@ -53,6 +53,12 @@ function cache<V>(limit: number, make: (key: string) => V): (key: string) => V {
 }
 
 /**
+ * How many rendered values a cache keeps before it starts again: enough for what a fleet's groups share (a few per
+ * namespace), few enough that the values each group has alone (its name, its labels) do not pile up.
+ */
+const CACHED_VALUES = 512;
+
+/**
  * Keys sorted with `compare`, for lists of keys that repeat (a fleet's groups have the same ones, in the same
  * order): the last list and its order are kept, and a list equal to it is not sorted again.
  */
@@ -228,7 +234,7 @@ function entryPiece(key: string, value: unknown): string | null {
   let piece = entryPieces.get(id);
   if (piece === undefined) {
     piece = cut(toYaml({ defaultConfig: { [key]: value } }), TOP);
-    if (entryPieces.size >= 1024) entryPieces.clear();
+    if (entryPieces.size >= CACHED_VALUES) entryPieces.clear();
     entryPieces.set(id, piece);
   }
   return piece;
@@ -243,7 +249,7 @@ function cut(yaml: string, prefix: string): string | null {
  * A string with no space and no line break, as toYaml writes it on its own: so it is written wherever it stands,
  * as a key or a value (go-yaml folds long scalars only at spaces; keys and values differ only for line breaks).
  */
-const scalarPiece = cache<string>(4096, (s) => toYaml(s).slice(0, -1));
+const scalarPiece = cache<string>(CACHED_VALUES, (s) => toYaml(s).slice(0, -1));
 const FOLDS_OR_BREAKS = /[ \n\r\u0085\u2028\u2029]/;
 
 /** One proxyMetadata variable's piece ("\n    KEY: value"), cached per key and value. */
@@ -256,7 +262,7 @@ function variablePiece(key: string, value: string): string | null {
   if (piece !== undefined) return piece;
   const made = cut(toYaml({ defaultConfig: { proxyMetadata: { [key]: value } } }), PROXY_METADATA_TOP);
   if (made === null) return null;
-  if (++variablePieceCount > 4096) {
+  if (++variablePieceCount > CACHED_VALUES) {
     variablePieces = new Map();
     variablePieceCount = 1;
     byValue = undefined;
@@ -320,7 +326,7 @@ export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string
 }
 
 const envOrder = keyOrder(byteOrder);
-const quoted = cache<string>(4096, shellQuote);
+const quoted = cache<string>(CACHED_VALUES, shellQuote);
 
 /** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does (both cached for fleets). */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
