@@ -180,6 +180,28 @@ console.log(`dist/: ${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIS
 console.log(`headline: ${ENVS.headline}; second line: ${ENVS.asIs}`);
 console.log(`fleets write into ${OUT_DIR ?? os.tmpdir()}`);
 
+/** POST the Service, POST the ServiceEntry, GET the Service back: add-to-mesh's requests, with nothing around them. */
+const FLOOR_SCRIPT = `const https = require("https"), fs = require("fs");
+const [svc, se] = JSON.parse(fs.readFileSync(process.argv[2], "utf8")).items;
+const server = new URL(process.env.FLOOR_SERVER);
+const agent = new https.Agent({ ca: process.env.FLOOR_CA, keepAlive: true });
+const send = (method, path, body) => new Promise((resolve, reject) => {
+  const r = https.request({ hostname: server.hostname, port: server.port, path, method, agent, headers: { Authorization: "Bearer " + process.env.FLOOR_TOKEN, "Content-Type": "application/json", Accept: "application/json" } }, (res) => {
+    res.resume();
+    res.on("end", () => (res.statusCode < 300 ? resolve() : reject(new Error(method + " " + path + ": " + res.statusCode))));
+  });
+  r.on("error", reject);
+  r.end(body === undefined ? undefined : JSON.stringify(body));
+});
+(async () => {
+  const ns = svc.metadata.namespace;
+  await send("POST", "/api/v1/namespaces/" + ns + "/services", svc);
+  await send("POST", "/apis/networking.istio.io/v1/namespaces/" + ns + "/serviceentries", se);
+  await send("GET", "/api/v1/namespaces/" + ns + "/services/" + svc.metadata.name);
+  agent.destroy();
+})().catch((e) => { console.error(e.message); process.exitCode = 1; });
+`;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Start-up and single-object commands, each paired with the real kubectl doing the same job.
 if (ONLY.has('startup')) {
@@ -198,6 +220,10 @@ if (ONLY.has('startup')) {
   const env = (which: EnvName) => baseEnv(which, { HOME: home, KUBECONFIG: kubeconfig, PATH: `${DIST}:${process.env.PATH}` });
   const exe = (name: string) => path.join(DIST, name);
   const files = tempDir('kubectl-vm-bench-objects-');
+  const floorScript = path.join(files, 'floor.cjs');
+  fs.writeFileSync(floorScript, FLOOR_SCRIPT);
+  const kc = server.kubeconfig() as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] };
+  const floorEnv = { FLOOR_SERVER: kc.clusters[0]!.cluster.server, FLOOR_CA: Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString('utf8'), FLOOR_TOKEN: server.token ?? '' };
   /** What kubectl would apply: our own objects, from --dry-run=client -o yaml. */
   const objectsOf = async (name: string, args: string[]) => {
     const file = path.join(files, `${name}.yaml`);
@@ -241,7 +267,18 @@ if (ONLY.has('startup')) {
       objects.register!.push(await objectsOf('kubectl-vm-register', [`kreg-${tag}-${i}`, '10.0.0.5', 'http:8080']));
       fs.renameSync(objects.register![i]!, (objects.register![i] = path.join(files, `register-${tag}-${i}.yaml`)));
     }
-    const s: Record<string, Sample[]> = { add: [], apply: [], remove: [], delete: [], register: [], applyRegister: [], configure: [], token: [] };
+    // The floor for Node: a bare script that sends add-to-mesh's three requests (the same objects, the same CA and
+    // token) and nothing else, beside kubectl apply -f of the same objects.
+    const floorObjects: string[] = [];
+    const floorApply: string[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const json = path.join(files, `floor-${tag}-${i}.json`);
+      fs.writeFileSync(json, (await must(exe('kubectl-vm-add_to_mesh'), ['es', `f-${tag}-${i}`, '10.0.0.5', 'http:8080', '--dry-run=client', '-o', 'json'], env('headline'), true)).stdout);
+      floorObjects.push(json);
+      floorApply.push(await objectsOf('kubectl-vm-add_to_mesh', ['es', `fk-${tag}-${i}`, '10.0.0.5', 'http:8080']));
+      fs.renameSync(floorApply[i]!, (floorApply[i] = path.join(files, `floor-apply-${tag}-${i}.yaml`)));
+    }
+    const s: Record<string, Sample[]> = { add: [], apply: [], remove: [], delete: [], register: [], applyRegister: [], configure: [], token: [], floor: [], applyFloor: [] };
     for (let i = 0; i < RUNS; i++) {
       const pairs: [string, () => Promise<Sample>, string, () => Promise<Sample>][] = [
         ['add', () => must(exe('kubectl-vm-add_to_mesh'), ['es', `v-${tag}-${i}`, '10.0.0.5', 'http:8080'], env(e)), 'apply', () => must('kubectl', ['apply', '-f', objects.add![i]!], env(e))],
@@ -253,6 +290,7 @@ if (ONLY.has('startup')) {
           'token',
           () => must('kubectl', ['create', 'token', 'vm', '--audience', 'istio-ca', '--duration', '1h'], env(e)),
         ],
+        ['floor', () => must(process.execPath, [floorScript, floorObjects[i]!], { ...env(e), ...floorEnv }), 'applyFloor', () => must('kubectl', ['apply', '-f', floorApply[i]!], env(e))],
       ];
       for (const [a, runA, b, runB] of pairs) {
         if (i % 2) {
@@ -265,6 +303,7 @@ if (ONLY.has('startup')) {
       }
     }
     const one = 'single-object commands against the test API server';
+    cell(row(one, 'reference: a bare Node script sending only add-to-mesh\'s three requests', 'none: the floor for any Node program'), e, s.floor!, { anchor: s.applyFloor, anchorName: 'kubectl apply -f' });
     cell(row(one, 'add-to-mesh (new Service and ServiceEntry)', '≤ 1.0× kubectl apply -f of the same objects, ≤ 60 MiB'), e, s.add!, { anchor: s.apply, anchorName: 'kubectl apply -f', ratioGoal: 1, rssGoalMiB: 60 });
     cell(row(one, 'remove-from-mesh', '≤ 1.0× kubectl delete -f of the same objects, ≤ 60 MiB'), e, s.remove!, { anchor: s.delete, anchorName: 'kubectl delete -f', ratioGoal: 1, rssGoalMiB: 60 });
     cell(row(one, 'register 1 IP (new Service and EndpointSlice)', '≤ 1.0× kubectl apply -f of the same objects, ≤ 60 MiB'), e, s.register!, { anchor: s.applyRegister, anchorName: 'kubectl apply -f', ratioGoal: 1, rssGoalMiB: 60 });

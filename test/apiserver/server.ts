@@ -81,6 +81,11 @@ export interface Fault {
    */
   dropAfterCommit?: boolean;
   latencyMs?: number;
+  /**
+   * Test orchestration, not an API behaviour: hold each matching request until this many have arrived (at most
+   * 10 s), then answer them all, so that concurrent clients are sure to have read the same state.
+   */
+  gather?: number;
 }
 
 export interface TestApiServerOptions extends RegistryOptions {
@@ -117,6 +122,8 @@ interface Target {
 
 interface ArmedFault extends Fault {
   seen: number;
+  /** Requests held by `gather`, released together. */
+  held?: (() => void)[];
 }
 
 export class TestApiServer {
@@ -332,6 +339,17 @@ export class TestApiServer {
     this.requests.push(record);
     const fault = this.matchFault(record);
     if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault?.gather) {
+      const held = (fault.held ??= []);
+      await new Promise<void>((release) => {
+        const timer = setTimeout(release, 10_000);
+        held.push(() => {
+          clearTimeout(timer);
+          release();
+        });
+        if (held.length >= fault.gather!) for (const r of held.splice(0)) r();
+      });
+    }
     if (fault?.drop) {
       record.fault = 'drop';
       req.socket.destroy();

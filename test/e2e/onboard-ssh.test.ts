@@ -69,6 +69,9 @@ test("seed 003's flow: eastwest-gateway, expose-istiod, workload-group create --
   trust(sshd);
 
   cluster.server!.clearRequests();
+  // The VM's staging directories (the fake VM shares this machine's /tmp): those there before this run are not its.
+  const staged = () => fs.readdirSync('/tmp').filter((f) => f.startsWith('kubectl-vm.') && fs.existsSync(path.join('/tmp', f, 'istio-token')));
+  const stagedBefore = new Set(staged());
   const o = await onboard([`${sshd.user}@127.0.0.1:${sshd.port}`, '--group', 'demo', '--ssh-key', sshd.key]);
   assert.is(o.code, 0, o.stderr);
   assert.match(o.stdout, new RegExp(`^VM +ADDRESS +RESULT +TIME\\n127-0-0-1 +${sshd.user}@127\\.0\\.0\\.1:${sshd.port} +onboarded \\(token 127-0-0-1-token-1\\) +\\d+\\.\\ds\\n$`));
@@ -92,7 +95,7 @@ test("seed 003's flow: eastwest-gateway, expose-istiod, workload-group create --
   assert.is(mode(inRoot(sshd, 'var/lib/kubectl-vm')), 0o700);
   assert.ok(fs.existsSync(inRoot(sshd, 'etc/systemd/system/istio.service.d/10-kubectl-vm.conf')));
   assert.equal(fs.readdirSync(inRoot(sshd, 'var/run/secrets/tokens')), ['istio-token'], 'no temporary file is left');
-  assert.equal(fs.readdirSync('/tmp').filter((f) => f.startsWith('kubectl-vm.') && fs.statSync(path.join('/tmp', f)).mtimeMs > Date.now() - 60_000 && fs.existsSync(path.join('/tmp', f, 'istio-token'))), [], 'the staging directory is gone');
+  assert.equal(staged().filter((f) => !stagedBefore.has(f)), [], 'the staging directory is gone');
 
   // The token is bound to the binding of the VM's record; the record holds no data.
   const claims = decodeClaims(token);

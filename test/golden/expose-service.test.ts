@@ -71,6 +71,8 @@ test('ten concurrent runs for ten services get ten distinct addresses', async ()
   const names = Array.from({ length: 10 }, (_, i) => `svc${i}`);
   const c = await startCluster({ forceTestServer: true, seed: [...BASE, ...names.map((n) => clusterService('bar', n, [{ name: 'http', port: 80 }]))] });
   try {
+    // Every run reads the claims before any writes them: the race is certain, not left to the scheduler.
+    c.server!.inject({ method: 'GET', path: '/api/v1/namespaces/istio-system/configmaps/kubectl-vm-global-addresses', times: 10, gather: 10 });
     const results = await Promise.all(names.map((n) => runPlugin(EXE, [n, '-n', 'bar', '--gateway-address', '192.0.2.7'], c.env)));
     for (const r of results) assert.is(r.code, 0, r.stderr);
     const lines = results.map((r) => r.stdout.trim());
