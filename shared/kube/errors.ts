@@ -67,6 +67,23 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /** Parses a response body as a Status, or makes one up from the HTTP status when the body is not a Status. */
+const unapplied = new WeakSet<object>();
+
+/**
+ * Marks the error of a request that the API server cannot have acted on: no attempt was handed to the operating
+ * system whole (a refused connection, a failed TLS handshake, credentials that could not be had), or every one that
+ * was got a 4xx answer, which Kubernetes gives before it changes anything.
+ */
+export function markUnapplied<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) unapplied.add(err);
+  return err;
+}
+
+/** Whether a failed request certainly changed nothing on the server (see markUnapplied). */
+export function isUnapplied(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && unapplied.has(err);
+}
+
 export function statusFrom(httpStatus: number, body: string): KubeStatus {
   try {
     const parsed = JSON.parse(body) as KubeStatus;

@@ -21,7 +21,7 @@ import { CliError } from '../errors.ts';
 import type { Logger } from '../output/logger.ts';
 import type { DeletePreconditions, KubeClient, ListOptions } from './client.ts';
 import { kubectlResource } from './ensure.ts';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
+import { isAlreadyExists, isConflict, isNotFound, isUnapplied } from './errors.ts';
 import { describeRef, isSubset, refOf, type KubeObject, type ObjectRef } from './objects.ts';
 import { groupOf, resourceType } from './resources.ts';
 
@@ -109,10 +109,11 @@ export class Transaction implements ObjectApi {
 
   /** One write of an entry: pending (what was sent) until the answer comes, then done with what the server kept. */
   private async write<T extends KubeObject>(entry: Entry, body: T, send: () => Promise<T>): Promise<T> {
+    const prior = { wrote: entry.wrote, after: entry.after, done: entry.done };
     entry.wrote = body;
     entry.after = undefined;
     entry.done = false;
-    const result = await send();
+    const result = await this.unlessUnapplied(entry, prior, send);
     entry.after = result;
     entry.done = true;
     this.remember(result);
@@ -124,13 +125,30 @@ export class Transaction implements ObjectApi {
     const latest = this.seen.get(key) ?? (this.live ? await this.get(ref) : undefined);
     const entry = this.entryFor(ref, latest);
     if (latest && entry.before && !this.isOurs(entry, latest)) entry.before = latest;
+    const prior = { wrote: entry.wrote, after: entry.after, done: entry.done };
     entry.wrote = undefined;
     entry.after = undefined;
     entry.done = false;
-    const existed = await this.kube.delete(ref, preconditions);
+    const existed = await this.unlessUnapplied(entry, prior, () => this.kube.delete(ref, preconditions));
     entry.done = true;
     this.seen.delete(key);
     return existed;
+  }
+
+  /**
+   * Sends a write. One the server certainly did not act on (see isUnapplied) leaves the entry as it was before, and
+   * an entry it would have been the first write of is forgotten: there is nothing of it to put back or report.
+   */
+  private async unlessUnapplied<R>(entry: Entry, prior: Pick<Entry, 'wrote' | 'after' | 'done'>, send: () => Promise<R>): Promise<R> {
+    try {
+      return await send();
+    } catch (err) {
+      if (isUnapplied(err)) {
+        if (prior.done === undefined) this.entries.delete(this.key(entry.ref));
+        else Object.assign(entry, prior);
+      }
+      throw err;
+    }
   }
 
   /** Puts back every object this run wrote, newest first; what cannot be put back is added to `failure`. */

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from '../output/logger.ts';
 import type { LoadedKubeconfig, UserEntry } from './kubeconfig.ts';
-import { apiError, statusFrom, transportError, type RequestDescription } from './errors.ts';
+import { apiError, markUnapplied, statusFrom, transportError, type RequestDescription } from './errors.ts';
 import { backoffDelay, defaultBackoff, isDroppedConnection, verdictForStatus, type BackoffPolicy } from './retry.ts';
 import { CliError, ConfigError, InternalError } from '../errors.ts';
 import { loadClientNodeAuth } from './client-node.ts';
@@ -110,6 +110,16 @@ export class Transport implements Sender {
 
   /** Sends a request, retrying 429, 5xx and dropped connections; returns the response of a 2xx, throws otherwise. */
   async send(req: HttpRequest): Promise<HttpResponse> {
+    const state = { maybeApplied: false };
+    try {
+      return await this.sendTracked(req, state);
+    } catch (err) {
+      throw state.maybeApplied ? err : markUnapplied(err);
+    }
+  }
+
+  /** send(), noting in `state` whether an attempt may have reached the server and been acted on. */
+  private async sendTracked(req: HttpRequest, state: { maybeApplied: boolean }): Promise<HttpResponse> {
     const what: RequestDescription = { ...req.what, server: this.server, context: this.config.contextName };
     if (this.options.matchServerVersion && req.path !== '/version') await (this.versionChecked ??= this.checkServerVersion());
     let prepared = await this.prepare();
@@ -117,13 +127,15 @@ export class Transport implements Sender {
     // this run has already replaced it (requests in parallel share one new credential).
     let sentWith = this.prepared;
     let reExecuted = false;
+    let handedOff = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
         // The first request opens the connection alone: requests sent meanwhile wait for its answer, then reuse
         // its connection or resume its TLS session, instead of each paying a full handshake at start-up.
         if (prepared.firstAnswer) await prepared.firstAnswer;
-        const answer = this.once(req, prepared);
+        handedOff = false;
+        const answer = this.once(req, prepared, () => (handedOff = true));
         // It settles with nothing: the first answer's body (a fleet's list of thousands of objects) is not kept.
         prepared.firstAnswer ??= answer.then(
           () => undefined,
@@ -131,6 +143,8 @@ export class Transport implements Sender {
         );
         res = await answer;
       } catch (err) {
+        // No answer: a request handed to the operating system whole may have been acted on.
+        if (handedOff) state.maybeApplied = true;
         const e = err as NodeJS.ErrnoException;
         // Only failures of the connection carry an errno-style code; anything else is a bug of ours.
         if (typeof e.code !== 'string') throw new InternalError(`${req.method} ${req.path} failed: ${e.message}`, { cause: e });
@@ -151,6 +165,8 @@ export class Transport implements Sender {
         continue;
       }
       if (res.status >= 200 && res.status < 300) return res;
+      // A 5xx may come after the change was made (a timeout, say); a 4xx comes before anything is changed.
+      if (res.status >= 500) state.maybeApplied = true;
       const retryAfter = headerValue(res.headers['retry-after']);
       const verdict = verdictForStatus(res.status, retryAfter);
       if (verdict.retry && attempt < this.backoff.attempts) {
@@ -186,7 +202,8 @@ export class Transport implements Sender {
     await this.backoff.sleep(ms);
   }
 
-  private once(req: HttpRequest, prepared: Prepared): Promise<HttpResponse> {
+  /** One attempt; `handedOff` runs once the whole request has been handed to the operating system. */
+  private once(req: HttpRequest, prepared: Prepared, handedOff: () => void = () => undefined): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v);
@@ -239,6 +256,7 @@ export class Transport implements Sender {
         clearTimeout(deadline);
         reject(err);
       });
+      r.on('finish', handedOff);
       r.end(req.body);
     });
   }

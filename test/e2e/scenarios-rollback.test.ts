@@ -4,6 +4,8 @@
 // answers (409 AlreadyExists, 409 Conflict, 404). A later write fails for good, and the command must put back
 // everything, including the object whose write it only saw as a 409 or a 404. Without the later failure, the same
 // lost answer must still end in the full result with exit 0.
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import type { Fault } from '../apiserver/server.ts';
@@ -59,6 +61,40 @@ test('add-to-mesh: the Service create commits but its answer is lost, the Servic
   assert.is(ok.code, 0, ok.stderr);
   assert.equal(await names('services', ns), ['vmhttp']);
   assert.equal(await names(SE, ns), ['mesh-expansion-vmhttp']);
+});
+
+test('add-to-mesh against a cluster that cannot be reached: the error says so, and no undo line for a write that was never sent', async () => {
+  // The proxy's kubeconfig, pointed at a port nothing listens on.
+  const closed = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const kubeconfig = path.join(cluster().home, 'unreachable', 'config');
+  fs.mkdirSync(path.dirname(kubeconfig), { recursive: true });
+  fs.writeFileSync(kubeconfig, fs.readFileSync(env.KUBECONFIG!, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/g, `server: https://127.0.0.1:${closed}`), { mode: 0o600 });
+  const r = await run('kubectl', ['vm', 'add-to-mesh', 'es', 'vmhttp', '10.0.0.5', 'http:8080', '-n', 'kvm-rb-down'], { env: { ...env, KUBECONFIG: kubeconfig } });
+  assert.is(r.code, 69, r.stderr);
+  assert.match(r.stderr, /^error: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/m);
+  assert.not.match(r.stderr, /may have been|to undo|run the same command again/, r.stderr);
+});
+
+test('add-to-mesh: the ServiceEntry create is refused (403): the Service is deleted, and nothing is reported for the refused write', async () => {
+  const ns = await cluster().namespace('kvm-rb403');
+  const r = await vm(['add-to-mesh', 'es', 'vmhttp', '10.0.0.5', 'http:8080', '-n', ns], [{ method: 'POST', path: `/apis/networking.istio.io/v1/namespaces/${ns}/serviceentries`, status: 403 }]);
+  assert.is(r.code, 77, r.stderr);
+  assert.match(r.stderr, /rolled back: deleted Service .*vmhttp, which this run had created/);
+  assert.not.match(r.stderr, /may have been|to undo/, r.stderr);
+  // The refused create is not looked after: only the Service is read again and deleted.
+  assert.equal(r.seen.map((x) => x.split(' ').slice(0, 2).join(' ').replace(/\?.*/, '')), [
+    `POST /api/v1/namespaces/${ns}/services`,
+    `POST /apis/networking.istio.io/v1/namespaces/${ns}/serviceentries`,
+    `GET /api/v1/namespaces/${ns}/services/vmhttp`,
+    `DELETE /api/v1/namespaces/${ns}/services/vmhttp`,
+  ]);
+  assert.equal(await names('services', ns), []);
+  assert.equal(await names(SE, ns), []);
 });
 
 test('add-to-mesh update: the Service update commits, its answer is lost, the ServiceEntry fails: the Service gets its old ports back', async () => {
