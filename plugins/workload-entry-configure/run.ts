@@ -10,9 +10,9 @@ import { checkNamespace, checkSubdomain } from '../../shared/cli/args.ts';
 import { CliError, ExitCode, UsageError } from '../../shared/errors.ts';
 import { checkOutputDirectory, checkOutputFile, dryRunListing, stageDirectory, type ListedFile } from '../../shared/fs/write.ts';
 import { tarGzWriter } from '../../shared/fs/tar.ts';
-import { bundleFiles, type BundleFile } from '../../shared/istio/bundle.ts';
+import { bundleFiles } from '../../shared/istio/bundle.ts';
 import { injectorConfigMapName, istiodHost, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
-import { computeVmConfig, renderClusterEnv, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { computeVmConfig, PROXY_CONFIG_ANNOTATION, renderClusterEnv, renderHosts, renderMeshYaml, vmConfigWarnings, type VmConfigInput } from '../../shared/istio/vm-config.ts';
 import { parseWorkloadGroups, withDefaults, WORKLOAD_GROUP_API_VERSION, type WorkloadGroup } from '../../shared/istio/workload-group.ts';
 import type { KubeClient } from '../../shared/kube/client.ts';
 import { findVmGateway, GatewayNotFoundError, gatewayIp, parseGatewayService } from '../../shared/kube/gateway.ts';
@@ -117,8 +117,15 @@ async function loadGroups(ctx: PluginContext, kube: KubeClient, args: WorkloadEn
       hint: 'check the selector with: kubectl get workloadgroups -A --show-labels',
     });
   }
-  // A fleet's groups stay in memory for the whole run: without their managedFields, which nothing here reads.
-  return found.map((wg) => withDefaults({ ...wg, metadata: { ...wg.metadata, managedFields: undefined } }));
+  // A fleet's groups stay in memory for the whole run: with only the metadata read here (name, namespace and the
+  // proxy.istio.io/config annotation), not the rest (managedFields, last-applied-configuration, uid...).
+  return found.map((wg) => withDefaults({ ...wg, metadata: fleetMetadata(wg.metadata) }));
+}
+
+/** What workload-entry configure reads of a WorkloadGroup's metadata (computeVmConfig: PROXY_CONFIG_ANNOTATION). */
+function fleetMetadata(m: WorkloadGroup['metadata']): WorkloadGroup['metadata'] {
+  const proxyConfig = m.annotations?.[PROXY_CONFIG_ANNOTATION];
+  return { name: m.name, namespace: m.namespace, ...(proxyConfig === undefined ? {} : { annotations: { [PROXY_CONFIG_ANNOTATION]: proxyConfig } }) };
 }
 
 /**
@@ -151,7 +158,7 @@ async function detectIngress(ctx: PluginContext, o: Options, revision: string, m
 }
 
 /** The output path is checked before the first request, and again with every file name before a token is minted. */
-function checkTarget(o: Options, names: string[] = []): void {
+function checkTarget(o: Options, names: string[] | (() => string[]) = []): void {
   if (o.bundle !== undefined) checkOutputFile(o.bundle, '--bundle');
   else if (o.outputDir !== undefined) checkOutputDirectory(o.outputDir, names);
 }
@@ -160,6 +167,9 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
   const o = checkOptions(args);
   checkTarget(o);
   const kube = ctx.kube();
+  // A selector may match thousands of groups: the heap is kept small before their list arrives (its parsing set
+  // the run's peak RSS when the flags came after it).
+  if (args.selector) keepHeapSmall();
   const groups = await loadGroups(ctx, kube, args);
   const fleet = groups.length > 1;
   if (fleet) keepHeapSmall();
@@ -189,21 +199,20 @@ export async function run(ctx: PluginContext, args: WorkloadEntryConfigureArgs):
     internalIp: o.internalIp,
     externalIp: o.externalIp,
   });
-  // Every group is computed (and its warnings said) before the first token; the result is computed again when
-  // its files are written, so that a fleet's configurations are never all held at once.
+  // Every group is checked (and its warnings said) before the first token; its configuration is computed when its
+  // files are written, so that a fleet's configurations are never all held at once.
   for (const wg of groups) {
-    for (const w of computeVmConfig(inputOf(wg)).warnings) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
+    for (const w of vmConfigWarnings(inputOf(wg))) ctx.log.warn(fleet ? `${wg.metadata.namespace}/${wg.metadata.name}: ${w}` : w);
   }
   const hosts = renderHosts(ingressIp, o.istioNamespace, revision);
   const prefixOf = (wg: WorkloadGroup) => (fleet ? `${wg.metadata.namespace}/${wg.metadata.name}/` : '');
   const filesOf = (wg: WorkloadGroup, token: string | undefined): ListedFile[] => {
     const input = inputOf(wg);
     const config = computeVmConfig(input);
-    const files = bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts });
-    return files.map((f: BundleFile) => ({ ...f, name: prefixOf(wg) + f.name }));
+    return bundleFiles({ meshYaml: renderMeshYaml(config), clusterEnv: renderClusterEnv(input, config), rootCert: rootCerts.get(wg.metadata.namespace)!, token, hosts }, prefixOf(wg));
   };
   const fileNames = bundleFiles({ meshYaml: '', clusterEnv: '', rootCert: '', hosts: '' }).map((f) => f.name);
-  checkTarget(o, groups.flatMap((wg) => fileNames.map((n) => prefixOf(wg) + n)));
+  checkTarget(o, () => groups.flatMap((wg) => fileNames.map((n) => prefixOf(wg) + n)));
   const target = o.bundle ?? o.outputDir ?? '.';
 
   if (o.vm && groups.length !== 1) throw new UsageError(`--vm names one VM, but ${groups.length} WorkloadGroups were given`, { hint: 'pick one with --name, or leave --vm out' });

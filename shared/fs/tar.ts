@@ -4,58 +4,78 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import tmp from 'tmp';
-import { cannotWrite, trackUnfinished, type FileToWrite } from './write.ts';
+import { bytesOf, cannotWrite, trackUnfinished, type FileToWrite } from './write.ts';
 
 const BLOCK = 512;
+/** Padding up to the next block, shared by every entry. */
+const ZEROS = Buffer.alloc(BLOCK * 2);
 
-function header(name: string, size: number, mode: number, type: '0' | '5', mtime: number): Buffer {
-  if (Buffer.byteLength(name) > 100) throw new Error(`tar: the path ${name} is longer than 100 bytes`);
+/** What every header of a stream shares (owner root, the fixed mtime, the ustar magic), with the other fields empty. */
+function headerTemplate(mtime: number): Buffer {
   const h = Buffer.alloc(BLOCK, 0);
   const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'utf8');
-  const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, '0') + '\0';
-  put(name, 0, 100);
-  put(octal(mode, 8), 100, 8);
   put(octal(0, 8), 108, 8);
   put(octal(0, 8), 116, 8);
-  put(octal(size, 12), 124, 12);
   put(octal(mtime, 12), 136, 12);
   put('        ', 148, 8);
-  put(type, 156, 1);
   put('ustar\0', 257, 6);
   put('00', 263, 2);
   put('root', 265, 32);
   put('root', 297, 32);
+  return h;
+}
+
+const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, '0') + '\0';
+
+/** One entry's header: the stream's template with the entry's name, mode, size and type, and its checksum. */
+function header(template: Buffer, name: string, size: number, mode: number, type: '0' | '5'): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new Error(`tar: the path ${name} is longer than 100 bytes`);
+  const h = Buffer.allocUnsafe(BLOCK);
+  template.copy(h);
+  const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'utf8');
+  put(name, 0, 100);
+  put(octal(mode, 8), 100, 8);
+  put(octal(size, 12), 124, 12);
+  put(type, 156, 1);
   let sum = 0;
-  for (const b of h) sum += b;
+  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
   put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
   return h;
 }
 
-/** The tar stream of files added in parts: each directory gets its entry once, before its first file. */
+/**
+ * The tar stream of files added in parts: each directory gets its entry once, before its first file. Each add()
+ * emits one buffer (a gzip stream then compresses one large chunk instead of a small one per header and file).
+ */
 class TarStream {
   private readonly dirs = new Set<string>();
+  private readonly template: Buffer;
   constructor(
     private readonly emit: (b: Buffer) => void,
-    private readonly mtime: number,
-  ) {}
+    mtime: number,
+  ) {
+    this.template = headerTemplate(mtime);
+  }
 
   add(files: FileToWrite[]): void {
+    const parts: Buffer[] = [];
     for (const f of files) {
       const segments = f.name.split('/');
       for (let i = 1; i < segments.length; i++) {
         const d = `${segments.slice(0, i).join('/')}/`;
         if (!this.dirs.has(d)) {
           this.dirs.add(d);
-          this.emit(header(d, 0, 0o700, '5', this.mtime));
+          parts.push(header(this.template, d, 0, 0o700, '5'));
         }
       }
-      const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content, 'utf8');
-      this.emit(Buffer.concat([header(f.name, body.length, f.mode, '0', this.mtime), body, Buffer.alloc((BLOCK - (body.length % BLOCK)) % BLOCK)]));
+      const body = bytesOf(f.content);
+      parts.push(header(this.template, f.name, body.length, f.mode, '0'), body, ZEROS.subarray(0, (BLOCK - (body.length % BLOCK)) % BLOCK));
     }
+    if (parts.length) this.emit(Buffer.concat(parts));
   }
 
   end(): void {
-    this.emit(Buffer.alloc(BLOCK * 2));
+    this.emit(ZEROS);
   }
 }
 

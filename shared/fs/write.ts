@@ -21,9 +21,21 @@ function currentUmask(): number {
   return bits;
 }
 
-/** Creates a file with its mode; chmod only when the umask would have cleared some of the mode's bits. */
+/** The last long string encoded, and its bytes: a fleet writes the same install.sh thousands of times. */
+let encoded: { text: string; bytes: Buffer } | undefined;
+
+/** The UTF-8 bytes of `content`; a long string written again (the same text) is encoded only once. */
+export function bytesOf(content: string | Buffer): Buffer {
+  if (typeof content !== 'string') return content;
+  if (content.length < 1024) return Buffer.from(content, 'utf8');
+  if (encoded?.text !== content) encoded = { text: content, bytes: Buffer.from(content, 'utf8') };
+  return encoded.bytes;
+}
+
+/** Creates a file with its mode (open, write, close); chmod only when the umask would have cleared some of the mode's bits. */
 function createFile(file: string, content: string | Buffer, mode: number, umask: number): void {
-  fs.writeFileSync(file, content, { mode, flag: 'wx' });
+  // A short string takes Node's native path (no Buffer made); a long one is encoded once (bytesOf) and reused.
+  fs.writeFileSync(file, typeof content === 'string' && content.length < 1024 ? content : bytesOf(content), { mode, flag: 'wx' });
   if ((mode & umask) !== 0) fs.chmodSync(file, mode);
 }
 
@@ -83,7 +95,7 @@ function nearestExisting(p: string): { at: string; stat: fs.Stats } {
  * directory or can be created as one, it can be written, and no file would land where a directory is (or a
  * directory where a file is). Throws an error naming `dir` as the user gave it; changes nothing.
  */
-export function checkOutputDirectory(dir: string, names: string[] = [], flag = '--output-dir'): void {
+export function checkOutputDirectory(dir: string, names: string[] | (() => string[]) = [], flag = '--output-dir'): void {
   if (dir === '') throw new DataError(`${flag} needs a path`, { hint: `e.g. ${flag} ./out` });
   const { at, stat } = nearestExisting(dir);
   const abs = path.resolve(dir);
@@ -94,7 +106,8 @@ export function checkOutputDirectory(dir: string, names: string[] = [], flag = '
   }
   probeWritable(at, flag, dir);
   if (at !== abs) return;
-  for (const name of names) {
+  // A fleet's names are only listed when the directory exists (a new one cannot hold anything in their way).
+  for (const name of typeof names === 'function' ? names() : names) {
     const parts = name.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const p = path.join(abs, ...parts.slice(0, i));
@@ -139,6 +152,14 @@ export function writeFileAtomic(file: string, content: string | Buffer, mode: nu
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** A segment that path.join would change: empty (a leading, trailing or double slash), "." or "..". */
+const UNNORMAL = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
+/** path.join(dir, name) for a normalised `dir`, without path.join's work for the plain names a fleet writes by the thousand. */
+function joinUnder(dir: string, name: string): string {
+  return UNNORMAL.test(name) ? path.join(dir, name) : `${dir}${path.sep}${name}`;
 }
 
 /** The directories a set of relative file names need, parents first. */
@@ -244,14 +265,17 @@ export function stageDirectory(dir: string, flag = '--output-dir'): StagedDirect
           // A new directory is built as it will be; into an existing one, files wait under plain numbers.
           const rel = existing ? `new-${names.length}` : f.name;
           if (!existing) {
-            for (const d of subdirectories([f.name])) {
+            // Each directory once, parents first (the name's own prefixes, in order).
+            for (let slash = f.name.indexOf('/'); slash !== -1; slash = f.name.indexOf('/', slash + 1)) {
+              const d = f.name.slice(0, slash);
               if (made.has(d)) continue;
-              fs.mkdirSync(path.join(staging, d), { mode: 0o700 });
+              fs.mkdirSync(joinUnder(staging, d), { mode: 0o700 });
               made.add(d);
             }
           }
-          createFile(path.join(staging, rel), f.content, f.mode, umask);
-          names.push(f.name);
+          createFile(joinUnder(staging, rel), f.content, f.mode, umask);
+          // Only a swap into an existing directory needs the names (a new one is renamed into place whole).
+          if (existing) names.push(f.name);
         }
       } catch (err) {
         fail(err);

@@ -20,14 +20,15 @@ export interface BundleContent {
   hosts: string;
 }
 
-export function bundleFiles(c: BundleContent): BundleFile[] {
+/** The files, their names under `prefix` (a fleet's "<namespace>/<group>/"). */
+export function bundleFiles(c: BundleContent, prefix = ''): BundleFile[] {
   return [
-    { name: 'mesh.yaml', content: c.meshYaml, mode: 0o644 },
-    { name: 'cluster.env', content: c.clusterEnv, mode: 0o644 },
-    { name: 'root-cert.pem', content: c.rootCert, mode: 0o644 },
-    { name: 'istio-token', content: c.token ?? '', mode: 0o600, secret: true },
-    { name: 'hosts', content: c.hosts, mode: 0o644 },
-    { name: 'install.sh', content: INSTALL_SH, mode: 0o755 },
+    { name: `${prefix}mesh.yaml`, content: c.meshYaml, mode: 0o644 },
+    { name: `${prefix}cluster.env`, content: c.clusterEnv, mode: 0o644 },
+    { name: `${prefix}root-cert.pem`, content: c.rootCert, mode: 0o644 },
+    { name: `${prefix}istio-token`, content: c.token ?? '', mode: 0o600, secret: true },
+    { name: `${prefix}hosts`, content: c.hosts, mode: 0o644 },
+    { name: `${prefix}install.sh`, content: INSTALL_SH, mode: 0o755 },
   ];
 }
 

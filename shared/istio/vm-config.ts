@@ -3,7 +3,7 @@
 // cluster. Deliberate improvements are marked with the istioctl bug they fix.
 import yaml from 'js-yaml';
 import { DataError } from '../errors.ts';
-import { toYaml } from '../output/yaml.ts';
+import { compareKeys, toYaml } from '../output/yaml.ts';
 import { byteOrder, goJsonMap, goJsonString } from './go-json.ts';
 import { DEFAULT_ISTIO_NAMESPACE, istiodAddress, istiodHost, isRevisioned } from './revision.ts';
 import { shellQuote } from './shell.ts';
@@ -32,9 +32,68 @@ export interface VmConfig {
   warnings: string[];
 }
 
-const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+/** The annotation whose ProxyConfig overrides the mesh's for one WorkloadGroup (the only annotation read here). */
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+
+/**
+ * A cache of at most `limit` entries, emptied when full: in a fleet, what every group shares (the mesh config,
+ * the namespaces, the service account) is computed once, and what each group has alone cycles through.
+ */
+function cache<V>(limit: number, make: (key: string) => V): (key: string) => V {
+  const entries = new Map<string, V>();
+  return (key) => {
+    let value = entries.get(key);
+    if (value === undefined) {
+      if (entries.size >= limit) entries.clear();
+      value = make(key);
+      entries.set(key, value);
+    }
+    return value;
+  };
+}
+
+/**
+ * How many rendered values a cache keeps before it starts again: enough for what a fleet's groups share (a few per
+ * namespace), few enough that the values each group has alone (its name, its labels) do not pile up.
+ */
+const CACHED_VALUES = 512;
+
+/**
+ * Keys sorted with `compare`, for lists of keys that repeat (a fleet's groups have the same ones, in the same
+ * order): the last list and its order are kept, and a list equal to it is not sorted again.
+ */
+function keyOrder(compare: (a: string, b: string) => number): (keys: string[]) => string[] {
+  let last: string[] = [];
+  let sorted: string[] = [];
+  return (keys) => {
+    let same = keys.length === last.length;
+    for (let i = 0; same && i < keys.length; i++) same = keys[i] === last[i];
+    if (!same) {
+      last = keys;
+      sorted = [...keys].sort(compare);
+    }
+    return sorted;
+  };
+}
+
+/**
+ * The mesh config (and proxy.istio.io/config annotations) of a fleet's groups, parsed once per distinct text.
+ * The parsed objects are shared between groups, so nothing here modifies them: computeVmConfig copies what it
+ * changes. A text that fails to parse is not cached (its error names the group).
+ */
+const parsedYaml = new Map<string, Record<string, unknown>>();
 
 function parseYamlObject(text: string, what: string): Record<string, unknown> {
+  let parsed = parsedYaml.get(text);
+  if (parsed === undefined) {
+    parsed = parseYamlObjectOnce(text, what);
+    if (parsedYaml.size >= 64) parsedYaml.clear();
+    parsedYaml.set(text, parsed);
+  }
+  return parsed;
+}
+
+function parseYamlObjectOnce(text: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = yaml.load(text);
@@ -54,13 +113,9 @@ function firstPresent(labels: Record<string, string>, keys: string[], fallback: 
   return fallback;
 }
 
-export function computeVmConfig(input: VmConfigInput): VmConfig {
+/** Steps 1–3 of computeVmConfig: the ProxyConfig of the mesh config and the annotations; throws on bad YAML. */
+function proxyConfigOf(input: VmConfigInput): { mesh: Record<string, unknown>; defaultConfig: ProxyConfig; proxyMetadata: Record<string, string> } {
   const { wg } = input;
-  const warnings: string[] = [];
-  const name = wg.metadata.name;
-  const namespace = wg.metadata.namespace;
-  const template = wg.spec.template ?? {};
-
   // 1. Mesh config over its defaults: top-level fields replace, so a `defaultConfig:` replaces the whole ProxyConfig.
   const mesh: Record<string, unknown> = { defaultConfig: { proxyMetadata: {} }, ...parseYamlObject(input.meshConfig, `the mesh config of Istio in ${input.istioNamespace}`) };
   const defaultConfig: ProxyConfig = { ...((mesh.defaultConfig as ProxyConfig | null) ?? {}) };
@@ -77,17 +132,43 @@ export function computeVmConfig(input: VmConfigInput): VmConfig {
   ] as const) {
     const value = annotations?.[PROXY_CONFIG_ANNOTATION];
     if (value === undefined) continue;
-    Object.assign(defaultConfig, parseYamlObject(value, `the ${PROXY_CONFIG_ANNOTATION} annotation in ${where} of WorkloadGroup ${namespace}/${name}`));
+    Object.assign(defaultConfig, parseYamlObject(value, `the ${PROXY_CONFIG_ANNOTATION} annotation in ${where} of WorkloadGroup ${wg.metadata.namespace}/${wg.metadata.name}`));
     Object.assign(proxyMetadata, stringMap(defaultConfig.proxyMetadata));
   }
+  return { mesh, defaultConfig, proxyMetadata };
+}
 
-  // 4. Labels: spec.metadata.labels, overridden by template.labels (with a warning, as istioctl gives).
+/** Step 4: spec.metadata.labels, overridden by template.labels (with a warning, as istioctl gives). */
+function labelsOf(wg: WorkloadGroup, warnings: string[]): Record<string, string> {
+  const template = wg.spec.template ?? {};
   const labels: Record<string, string> = { ...(wg.spec.metadata?.labels ?? {}) };
   if (template.labels && Object.keys(template.labels).length) {
     const shown = Object.keys(template.labels).sort(byteOrder).map((k) => `${k}:${template.labels![k]}`).join(' ');
     warnings.push(`Labels should be set in the metadata. The following WorkloadEntry labels will override metadata labels: map[${shown}]`);
     Object.assign(labels, template.labels);
   }
+  return labels;
+}
+
+/**
+ * What computeVmConfig would warn about, or throw, without computing the rest: a fleet checks every group with
+ * it before the first token, and computes each configuration only when it writes that group's files.
+ */
+export function vmConfigWarnings(input: VmConfigInput): string[] {
+  proxyConfigOf(input);
+  const warnings: string[] = [];
+  labelsOf(input.wg, warnings);
+  return warnings;
+}
+
+export function computeVmConfig(input: VmConfigInput): VmConfig {
+  const { wg } = input;
+  const warnings: string[] = [];
+  const name = wg.metadata.name;
+  const namespace = wg.metadata.namespace;
+  const template = wg.spec.template ?? {};
+  const { mesh, defaultConfig, proxyMetadata } = proxyConfigOf(input);
+  const labels = labelsOf(wg, warnings);
 
   // 5. The readiness probe comes from the WorkloadGroup. B5: without one, the mesh config's or annotation's stays.
   if (wg.spec.probe) defaultConfig.readinessProbe = wg.spec.probe;
@@ -122,10 +203,99 @@ export function computeVmConfig(input: VmConfigInput): VmConfig {
   return { defaultConfig, trustDomain, warnings };
 }
 
-/** mesh.yaml: only defaultConfig, as go-yaml writes it. */
+/** mesh.yaml: only defaultConfig, as go-yaml writes it (toYaml), from memoised pieces (see meshYamlPieces). */
 export function renderMeshYaml(config: VmConfig): string {
-  return toYaml({ defaultConfig: config.defaultConfig });
+  return meshYamlPieces(config.defaultConfig) ?? toYaml({ defaultConfig: config.defaultConfig });
 }
+
+// toYaml of a block mapping is its keys in go-yaml's order, each "\n<indent><key>:<value>" written the same
+// whatever its neighbours are (each starts on a new line, at the mapping's indent). So mesh.yaml is put together
+// from one piece per entry of defaultConfig, and proxyMetadata from one piece per variable: each piece is toYaml's
+// own output for a mapping of that one entry, cut out of it, and cached, so that the entries a fleet's groups
+// share (every one but the group's name and labels) are rendered once. Values with a line break fall back to
+// toYaml of the whole (a literal block can end in a line break, which would make the cut ambiguous).
+const TOP = 'defaultConfig:';
+const PROXY_METADATA_TOP = `${TOP}\n  proxyMetadata:`;
+const configOrder = keyOrder(compareKeys);
+const variableOrder = keyOrder(compareKeys);
+const entryPieces = new Map<string, string | null>();
+let variablePieces = new Map<string, Map<string, string>>();
+let variablePieceCount = 0;
+
+/** The piece of toYaml({ defaultConfig: { [key]: value } }) after "defaultConfig:", or null when it cannot be cut out safely. */
+function entryPiece(key: string, value: unknown): string | null {
+  let safe = true;
+  const id = JSON.stringify([key, value], (_k, v: unknown) => {
+    if (typeof v === 'number' && !Number.isFinite(v)) safe = false;
+    if (typeof v === 'string' && v.includes('\n')) safe = false;
+    return v;
+  });
+  if (!safe) return null;
+  let piece = entryPieces.get(id);
+  if (piece === undefined) {
+    piece = cut(toYaml({ defaultConfig: { [key]: value } }), TOP);
+    if (entryPieces.size >= CACHED_VALUES) entryPieces.clear();
+    entryPieces.set(id, piece);
+  }
+  return piece;
+}
+
+/** toYaml's output without `prefix` and its final line break; null if it does not have that shape. */
+function cut(yaml: string, prefix: string): string | null {
+  return yaml.startsWith(`${prefix}\n`) && yaml.endsWith('\n') && !yaml.endsWith('\n\n') ? yaml.slice(prefix.length, -1) : null;
+}
+
+/**
+ * A string with no space and no line break, as toYaml writes it on its own: so it is written wherever it stands,
+ * as a key or a value (go-yaml folds long scalars only at spaces; keys and values differ only for line breaks).
+ */
+const scalarPiece = cache<string>(CACHED_VALUES, (s) => toYaml(s).slice(0, -1));
+const FOLDS_OR_BREAKS = /[ \n\r\u0085\u2028\u2029]/;
+
+/** One proxyMetadata variable's piece ("\n    KEY: value"), cached per key and value. */
+function variablePiece(key: string, value: string): string | null {
+  // Most variables are written from their key's and value's scalars; others are cut out of toYaml.
+  if (!FOLDS_OR_BREAKS.test(key) && !FOLDS_OR_BREAKS.test(value)) return `\n    ${scalarPiece(key)}: ${scalarPiece(value)}`;
+  if (value.includes('\n') || key.includes('\n')) return null;
+  let byValue = variablePieces.get(key);
+  const piece = byValue?.get(value);
+  if (piece !== undefined) return piece;
+  const made = cut(toYaml({ defaultConfig: { proxyMetadata: { [key]: value } } }), PROXY_METADATA_TOP);
+  if (made === null) return null;
+  if (++variablePieceCount > CACHED_VALUES) {
+    variablePieces = new Map();
+    variablePieceCount = 1;
+    byValue = undefined;
+  }
+  if (!byValue) variablePieces.set(key, (byValue = new Map()));
+  byValue.set(value, made);
+  return made;
+}
+
+/** mesh.yaml from cached pieces; undefined when some value needs toYaml of the whole. */
+function meshYamlPieces(defaultConfig: ProxyConfig): string | undefined {
+  const keys = Object.keys(defaultConfig).filter((k) => defaultConfig[k] !== undefined);
+  if (keys.length === 0) return undefined;
+  let out = TOP;
+  for (const key of configOrder(keys)) {
+    const value = defaultConfig[key];
+    let piece: string | null;
+    if (key === 'proxyMetadata' && isStringMap(value) && Object.keys(value).length) {
+      piece = '\n  proxyMetadata:';
+      for (const k of variableOrder(Object.keys(value))) {
+        const p = variablePiece(k, value[k]!);
+        if (p === null) return undefined;
+        piece += p;
+      }
+    } else piece = entryPiece(key, value);
+    if (piece === null) return undefined;
+    out += piece;
+  }
+  return `${out}\n`;
+}
+
+const isStringMap = (v: unknown): v is Record<string, string> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every((x) => typeof x === 'string');
 
 /** cluster.env: every proxyMetadata entry, then the command's own keys on top, sorted, shell-quoted. */
 export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string {
@@ -155,12 +325,17 @@ export function renderClusterEnv(input: VmConfigInput, config: VmConfig): string
   return renderEnvFile(env);
 }
 
-/** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does. */
+const envOrder = keyOrder(byteOrder);
+const quoted = cache<string>(CACHED_VALUES, shellQuote);
+
+/** KEY='value' lines, keys in byte order, values shell-quoted as istioctl's shellescape.Quote does (both cached for fleets). */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
-  return Object.keys(env)
-    .sort(byteOrder)
-    .map((k) => `${k}=${shellQuote(env[k]!)}\n`)
-    .join('');
+  let out = '';
+  for (const k of envOrder(Object.keys(env))) {
+    const v = env[k]!;
+    out += `${k}=${quoted(v)}\n`;
+  }
+  return out;
 }
 
 /** hosts: the gateway address for istiod's name, or nothing. */

@@ -1,11 +1,12 @@
 // shared/fs: an archive streamed in parts is the archive tarGz makes in one go, and a staged directory appears
 // only on commit.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tarGz, tarGzWriter } from '../../shared/fs/tar.ts';
-import { stageDirectory, type FileToWrite } from '../../shared/fs/write.ts';
+import { bytesOf, stageDirectory, type FileToWrite } from '../../shared/fs/write.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const test = suite('fs: streamed archives and staged directories');
@@ -52,6 +53,31 @@ test('stageDirectory: files added in parts appear only on commit; discard instea
   t.add(files.slice(0, 3));
   t.discard();
   assert.equal(fs.readdirSync(parent), ['out']);
+});
+
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+test('tarGz: the archive bytes are the ones the first implementation gave (headers from a template, one chunk per part)', () => {
+  const more: FileToWrite[] = [
+    { name: 'é/ü-ñame', content: Buffer.from([0, 1, 2, 255]), mode: 0o755 },
+    { name: 'x'.repeat(100), content: 'ß'.repeat(700), mode: 0o600 },
+  ];
+  // Recorded with the header-per-write TarStream before it was reworked for fleets.
+  assert.is(sha256(tarGz(files)), 'fe6de98620094b1731b51d5d91e4b19d5a6b2cc2430defc2c164d220769f32bf');
+  assert.is(sha256(tarGz([...files, ...more], 1234567890)), '49418e27d61d15bc75db903625bfeedf8b7fec8b521d29d1c1c594efd9de06cf');
+  assert.throws(() => tarGz([{ name: 'y'.repeat(101), content: '', mode: 0o644 }]), /longer than 100 bytes/);
+});
+
+test('bytesOf: UTF-8 bytes; a long string written again is encoded once, a different one anew', () => {
+  const long = 'é'.repeat(2000);
+  const a = bytesOf(long);
+  assert.ok(a.equals(Buffer.from(long, 'utf8')));
+  assert.is(bytesOf(long), a, 'the same text: the same bytes, not a new copy');
+  const other = 'ü'.repeat(2000);
+  assert.ok(bytesOf(other).equals(Buffer.from(other, 'utf8')));
+  assert.ok(bytesOf('short ñ').equals(Buffer.from('short ñ', 'utf8')));
+  const b = Buffer.from([1, 2, 3]);
+  assert.is(bytesOf(b), b);
 });
 
 test.run();

@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { parseWorkloadGroups } from '../../shared/istio/workload-group.ts';
 import { shellQuote } from '../../shared/istio/shell.ts';
 import { goJsonMap } from '../../shared/istio/go-json.ts';
-import { computeVmConfig, renderClusterEnv, renderEnvFile, renderHosts, renderMeshYaml, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { computeVmConfig, renderClusterEnv, renderEnvFile, renderHosts, renderMeshYaml, vmConfigWarnings, type VmConfigInput } from '../../shared/istio/vm-config.ts';
+import { byteOrder } from '../../shared/istio/go-json.ts';
+import { toYaml } from '../../shared/output/yaml.ts';
 import { ROOT } from '../helpers/run.ts';
 
 const test = suite('VM configuration (mesh.yaml, cluster.env, hosts)');
@@ -115,6 +117,109 @@ test('external IP, autoregistration, DNS capture off, status port, template labe
   assert.match(env, /^CANONICAL_SERVICE='vmapp'$/m);
   assert.match(env, /^CANONICAL_REVISION='v2'$/m);
   assert.equal(c.warnings, ['Labels should be set in the metadata. The following WorkloadEntry labels will override metadata labels: map[app:vmapp version:v2]']);
+});
+
+// A fleet renders from cached pieces (parsed mesh config, per-entry YAML, key orders, quoted values): every
+// result must be what the uncached path gives, the first time and again, whatever the values.
+const ANNOTATIONS = [
+  undefined,
+  'readinessProbe:\n  httpGet:\n    path: /ready\n    port: 8080\n  periodSeconds: 5\n',
+  'tracing:\n  zipkin: {address: "zipkin:9411"}\nproxyMetadata:\n  A10: x\n  A2: "y z"\n  B_: "true"\n  BA: "1e3"\n',
+  'holdApplicationUntilProxyStarts: true\nconcurrency: 2\nstatusPort: .nan\ndrainDuration: .inf\n',
+  'proxyMetadata:\n  MULTI: "line one\\nline two\\n"\n  KEEP: "x\\n\\n"\n  UNI: "ünïcödé ☃ 😀"\n  "key with: colon": "- dash"\n',
+  'proxyStatsMatcher:\n  inclusionPrefixes: []\n  inclusionRegexps: [".*a.*", "b"]\nmeshId: mesh-1\ndiscoveryAddress: "istiod.x.svc:15012"\n',
+  'createdAt: 2001-12-14t21:59:43.10-05:00\nempty: {}\nnothing: null\n',
+  JSON.stringify({
+    proxyMetadata: Object.fromEntries(
+      ['-dash', '#hash', 'a:b', 'key:', "'q'", '"dq"', 'tab\there', 'yes', 'Y', '1e3', '0x1F', '0o17', '1_000', '12:30', '2001-12-14', '~', '@at', '`bt', '---x', '...', '', 'ü', 'x\u0085y', 'nb\u00a0sp', 'bell\u0007', '😀', '- a', 'a #b', 'a: b', '[x]', '{y}', '!t', '&a', '*r', '|p', '>f', '%d', '?q', '? q', 'null', '.5', '+1', '-.inf']
+        .flatMap((v, i) => [[`K${i}`, v], [v || 'EMPTY_KEY', `v${i}`]]),
+    ),
+  }),
+];
+const MESHES = ['', 'defaultConfig: {}', 'defaultConfig:\n  proxyMetadata: {}\ntrustDomain: cluster.local\n', 'defaultConfig:\n  discoveryAddress: a:1\n  proxyMetadata:\n    FOO: bar\n    long: "' + 'word '.repeat(30) + '"\n'];
+
+function fleetInput(i: number): VmConfigInput {
+  const [wg] = parseWorkloadGroups(read('vmconfig-nil-proxy-metadata', 'workloadgroup.yaml'), 'workloadgroup.yaml', 'default');
+  wg!.metadata.name = `wg-${i}`;
+  wg!.metadata.namespace = `fleet-${i % 7}`;
+  wg!.metadata.annotations = ANNOTATIONS[i % ANNOTATIONS.length] === undefined ? undefined : { 'proxy.istio.io/config': ANNOTATIONS[i % ANNOTATIONS.length]! };
+  wg!.spec.metadata = { labels: { app: `app-${i % 5}`, [`k${i}`]: i % 2 ? 'yes' : `v ${i}` } };
+  wg!.spec.template = { ...wg!.spec.template, serviceAccount: i % 3 ? 'vm' : `sa-'${i}`, ports: i % 4 ? { http: 8080 + (i % 4) } : {} };
+  if (i % 11 === 0) delete wg!.spec.probe;
+  return { wg: wg!, meshConfig: MESHES[i % MESHES.length]!, clusterId: 'c1', revision: i % 2 ? 'canary' : '', istioNamespace: 'istio-system', captureDns: i % 3 !== 0, autoregister: i % 5 === 0, internalIp: i % 6 ? undefined : '10.0.0.1' };
+}
+
+const envReference = (env: Record<string, string>) =>
+  Object.keys(env)
+    .sort(byteOrder)
+    .map((k) => `${k}=${shellQuote(env[k]!)}\n`)
+    .join('');
+
+test('fleet caches: mesh.yaml from cached pieces is toYaml of the whole, for 1,500 varied groups, rendered twice', () => {
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 1500; i++) {
+      const c = computeVmConfig(fleetInput(i));
+      assert.is(renderMeshYaml(c), toYaml({ defaultConfig: c.defaultConfig }), `group ${i}, round ${round}`);
+    }
+  }
+});
+
+test('fleet caches: cluster.env is every variable in byte order, quoted, whatever came before', () => {
+  const env = { Z: 'x', 'ÿ': "it's", '\uff5e': '~', '\u{1F600}': '', a: 'w@%+=:,./-', B: 'plain value' };
+  for (let round = 0; round < 3; round++) {
+    assert.is(renderEnvFile(env), envReference(env));
+    assert.is(renderEnvFile({ ...env, B: `v${round}` }), envReference({ ...env, B: `v${round}` }));
+  }
+  for (let i = 0; i < 1500; i++) {
+    const input = fleetInput(i);
+    const c = computeVmConfig(input);
+    const md = { ...c.defaultConfig.proxyMetadata!, [`EXTRA_${i % 13}`]: `v'${i % 17}` };
+    assert.is(renderEnvFile(md), envReference(md), `group ${i}`);
+    assert.ok(renderClusterEnv(input, c).includes(`ISTIO_SERVICE='wg-${i}.fleet-${i % 7}'\n`));
+  }
+});
+
+test('fleet caches: a parsed mesh config is shared, never changed by a group\'s annotation; a bad one fails for each group', () => {
+  const mesh = 'defaultConfig:\n  statusPort: 15020\n  proxyMetadata:\n    FROM_MESH: "1"\n';
+  const annotated = input('vmconfig-nil-proxy-metadata', { meshConfig: mesh });
+  annotated.wg.metadata.annotations = { 'proxy.istio.io/config': 'statusPort: 16000\nproxyMetadata:\n  FROM_ANNOTATION: "2"\n' };
+  const a = computeVmConfig(annotated);
+  assert.is(a.defaultConfig.statusPort, 16000);
+  assert.is(a.defaultConfig.proxyMetadata!.FROM_ANNOTATION, '2');
+  const plain = input('vmconfig-nil-proxy-metadata', { meshConfig: mesh });
+  const b = computeVmConfig(plain);
+  assert.is(b.defaultConfig.statusPort, 15020);
+  assert.is(b.defaultConfig.proxyMetadata!.FROM_MESH, '1');
+  assert.is(b.defaultConfig.proxyMetadata!.FROM_ANNOTATION, undefined);
+  assert.is(computeVmConfig(annotated).defaultConfig.statusPort, 16000);
+  for (const name of ['one', 'two']) {
+    const bad = input('vmconfig-nil-proxy-metadata', {});
+    bad.wg.metadata.name = name;
+    bad.wg.metadata.annotations = { 'proxy.istio.io/config': 'a: [unclosed' };
+    assert.throws(() => computeVmConfig(bad), new RegExp(`WorkloadGroup [^ ]+/${name} is not valid YAML`));
+  }
+});
+
+test('vmConfigWarnings: the warnings and errors of computeVmConfig, without the rest', () => {
+  let warned = 0;
+  for (let i = 0; i < 200; i++) {
+    const input = fleetInput(i);
+    if (i % 3 === 0) input.wg.spec.template!.labels = { version: `v${i}`, app: 'x' };
+    if (i % 17 === 0) input.wg.spec.metadata!.annotations = { 'proxy.istio.io/config': `bad: [${i}` };
+    let expected: string[] | Error;
+    try {
+      expected = computeVmConfig(input).warnings;
+    } catch (err) {
+      expected = err as Error;
+    }
+    if (expected instanceof Error) {
+      assert.throws(() => vmConfigWarnings(input), (err: Error) => err.message === (expected as Error).message && err.constructor === (expected as Error).constructor);
+    } else {
+      assert.equal(vmConfigWarnings(input), expected, `group ${i}`);
+      warned += expected.length;
+    }
+  }
+  assert.ok(warned > 50, `${warned} warnings compared`);
 });
 
 test.run();
