@@ -4,6 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import tmp from 'tmp';
+
+/**
+ * gzip's own default (what `tar czf` uses). Level 9 made a 5,000-group fleet's archive 5% smaller (1.01 MB instead
+ * of 1.06) for 1.1 s of CPU instead of 0.45 s: most of the gap between that run and its 5 s goal.
+ */
+const GZIP_LEVEL = 6;
 import { bytesOf, cannotWrite, trackUnfinished, type FileToWrite } from './write.ts';
 
 const BLOCK = 512;
@@ -84,7 +90,7 @@ export function tarGz(files: FileToWrite[], mtime = 0): Buffer {
   const tar = new TarStream((b) => parts.push(b), mtime);
   tar.add(files);
   tar.end();
-  return zlib.gzipSync(Buffer.concat(parts), { level: 9 });
+  return zlib.gzipSync(Buffer.concat(parts), { level: GZIP_LEVEL });
 }
 
 /** A .tgz written in parts, atomically (see writeTarGzAtomic). */
@@ -110,7 +116,7 @@ export function tarGzWriter(file: string, mode: number, mtime = 0): TarGzWriter 
     return { temp, fd: fs.openSync(temp, 'wx', mode) };
   });
   const untrack = trackUnfinished(() => fs.rmSync(temp, { force: true }));
-  const gzip = zlib.createGzip({ level: 9 });
+  const gzip = zlib.createGzip({ level: GZIP_LEVEL });
   let failure: Error | undefined;
   gzip.on('data', (chunk: Buffer) => {
     try {
