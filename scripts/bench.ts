@@ -12,7 +12,8 @@
 //   headline: an as-is cell says "within" or "over" a goal, and only headline misses fail the bench.
 //
 // BENCH_RUNS (default 15) sets the runs per start-up row; BENCH_ONLY=startup,scale,fleet picks sections;
-// BENCH_FLEET=100,1000,5000 and BENCH_SCALE=1000,10000,50000 set the sizes; BENCH_OUT_DIR is where fleets write.
+// BENCH_FLEET=100,1000,5000 and BENCH_SCALE=1000,10000,50000 set the sizes; BENCH_OUT_DIR is where fleets write
+// (default /dev/shm when there is one).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +29,20 @@ const FLEET_SIZES = sizes(process.env.BENCH_FLEET, [100, 1000, 5000]);
 const SCALE_SIZES = sizes(process.env.BENCH_SCALE, [1000, 10_000, 50_000]);
 const MiB = 1024;
 /** Where fleets write their files (default: a temp directory); e.g. /dev/shm, to time the command rather than a busy disk. */
-const OUT_DIR = process.env.BENCH_OUT_DIR;
+/**
+ * Where fleets write: BENCH_OUT_DIR, else /dev/shm when this machine has it, so that a fleet's row times the command
+ * rather than the disk (a row beside it times a bare loop creating the same files in the same place).
+ */
+const OUT_DIR = fs.mkdtempSync(path.join(process.env.BENCH_OUT_DIR ?? (isWritableDir('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'kubectl-vm-bench-out-'));
+process.on('exit', () => fs.rmSync(OUT_DIR, { recursive: true, force: true }));
+function isWritableDir(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 interface Sample {
   ms: number;
@@ -178,7 +192,7 @@ const distBytes = fs.readdirSync(DIST).reduce((n, f) => n + fs.statSync(path.joi
 console.log(`kubectl-vm benchmark, Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`dist/: ${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIST).length} files`);
 console.log(`headline: ${ENVS.headline}; second line: ${ENVS.asIs}`);
-console.log(`fleets write into ${OUT_DIR ?? os.tmpdir()}`);
+console.log(`fleets write into ${path.dirname(OUT_DIR)}`);
 
 /** POST the Service, POST the ServiceEntry, GET the Service back: add-to-mesh's requests, with nothing around them. */
 const FLOOR_SCRIPT = `const https = require("https"), fs = require("fs");
@@ -403,6 +417,7 @@ if (ONLY.has('fleet')) {
     const home = tempDir('kubectl-vm-bench-fleet-');
     const kubeconfig = server.writeKubeconfig(path.join(home, 'kubeconfig'));
     const runs = n >= 5000 ? 1 : Math.min(3, RUNS);
+    let shape: { files: number[]; modes: number[] } | undefined;
     for (const mode of ['--output-dir', '--bundle'] as const) {
       const r = row(`workload-entry configure, a fleet in ${NAMESPACES} namespaces`, `${n.toLocaleString('en')} WorkloadGroups, ${mode}`, `${n >= 5000 ? '≤ 5 s, ' : ''}≤ 80 MiB, ≤ N + 4 requests`);
       for (const e of envNames) {
@@ -411,20 +426,49 @@ if (ONLY.has('fleet')) {
         let requests = 0;
         let written = 0;
         for (let i = 0; i < runs; i++) {
-          const target = path.join(OUT_DIR ?? home, `${e}-${i}-${mode.slice(2)}${mode === '--bundle' ? '.tgz' : ''}`);
+          const target = path.join(OUT_DIR, `${e}-${i}-${mode.slice(2)}${mode === '--bundle' ? '.tgz' : ''}`);
           server.clearRequests();
           samples.push(await must(path.join(DIST, 'kubectl-vm-workload_entry-configure'), ['-l', 'fleet=bench', '-A', mode, target, '--ingress-ip', '192.0.2.10'], env));
           requests = server.requests.length;
           written = mode === '--bundle' ? fs.statSync(target).size : fs.readdirSync(target).reduce((k, ns) => k + fs.readdirSync(path.join(target, ns)).length, 0);
+          if (mode === '--output-dir') shape = bundleShape(target);
           fs.rmSync(target, { recursive: true, force: true });
         }
         cell(r, e, samples, { wallGoalMs: n >= 5000 ? 5000 : undefined, rssGoalMiB: 80 });
         r.cells[e]!.extra = `${requests} requests, ${mode === '--bundle' ? `${(written / 1024).toFixed(0)} KiB archive` : `${written} bundles`}`;
         r.cells[e]!.verdicts.push(verdict(requests <= n + 4, `≤ ${n + 4} requests`, e));
       }
+      if (mode === '--output-dir' && shape) {
+        const floor = row(`workload-entry configure, a fleet in ${NAMESPACES} namespaces`, `${n.toLocaleString('en')} WorkloadGroups: the filesystem's floor`, 'none: a bare loop creating the same directories and files in the same place');
+        const ms = createLikeFleet(path.join(OUT_DIR, 'floor'), n, NAMESPACES, shape);
+        floor.cells.headline = { wall: fmtMs(ms), rss: '-', extra: `${n + NAMESPACES + 1} directories and ${n * shape.files.length} files of ${shape.files.reduce((a, f) => a + f, 0)} bytes per group, written synchronously, no API`, verdicts: [] };
+      }
     }
     await server.close();
   }
+}
+
+/** The sizes and modes of the files of the first bundle under an --output-dir (one namespace directory deep). */
+function bundleShape(target: string): { files: number[]; modes: number[] } {
+  const ns = fs.readdirSync(target)[0]!;
+  const bundle = path.join(target, ns, fs.readdirSync(path.join(target, ns))[0]!);
+  const names = fs.readdirSync(bundle).filter((f) => fs.statSync(path.join(bundle, f)).isFile());
+  return { files: names.map((f) => fs.statSync(path.join(bundle, f)).size), modes: names.map((f) => fs.statSync(path.join(bundle, f)).mode & 0o777) };
+}
+
+/** Creates what a fleet's --output-dir holds (directories and files of that shape) with a bare loop; returns ms. */
+function createLikeFleet(dir: string, groups: number, namespaces: number, shape: { files: number[]; modes: number[] }): number {
+  const started = process.hrtime.bigint();
+  fs.mkdirSync(dir, { mode: 0o700 });
+  for (let i = 0; i < namespaces; i++) fs.mkdirSync(path.join(dir, `ns-${i}`), { mode: 0o700 });
+  for (let g = 0; g < groups; g++) {
+    const bundle = path.join(dir, `ns-${g % namespaces}`, `g-${g}`);
+    fs.mkdirSync(bundle, { mode: 0o700 });
+    shape.files.forEach((size, k) => fs.writeFileSync(path.join(bundle, `f-${k}`), 'x'.repeat(size), { mode: shape.modes[k] }));
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  fs.rmSync(dir, { recursive: true, force: true });
+  return ms;
 }
 
 // onboard (BENCH_ONLY=onboard): a fleet of 4 VMs (4 real sshd on loopback with fake systemctl/dpkg), the first onboarding at
