@@ -14,6 +14,7 @@ import { buildService, buildServiceEntry, type ExternalServiceSpec } from '../..
 import { parsePorts } from '../../shared/istio/ports.ts';
 import { ensure, hasDesired, type Ensured, type Outcome } from '../../shared/kube/ensure.ts';
 import { describeRef, refOf, type KubeObject } from '../../shared/kube/objects.ts';
+import { backoffDelay, defaultBackoff } from '../../shared/kube/retry.ts';
 import { transaction, type ObjectApi } from '../../shared/kube/transaction.ts';
 import type { AddToMeshArgs } from './command.ts';
 
@@ -21,6 +22,8 @@ const USAGE = 'kubectl vm add-to-mesh external-service <name> <ip>[,<ip>…] [<p
 
 /** How many times the pair is written again when concurrent runs keep changing the Service. */
 const ROUNDS = 5;
+/** The pause before writing again: up to 50, 100, 200, 400 ms (full jitter). */
+const REWRITE_BACKOFF = { ...defaultBackoff, baseMs: 50 };
 
 /** Checks every argument, and only then asks for the namespace (which may read the kubeconfig). */
 export function specFrom(args: AddToMeshArgs, namespace: () => string): ExternalServiceSpec {
@@ -71,6 +74,8 @@ export async function run(ctx: PluginContext, args: AddToMeshArgs): Promise<Resu
         });
       }
       ctx.log.note(`${describeRef(refOf(desiredService))} was changed by another run meanwhile; writing it and its ServiceEntry again`);
+      // A random pause, longer each round: runs that all write again at once would keep undoing each other.
+      await defaultBackoff.sleep(backoffDelay(round, REWRITE_BACKOFF));
     }
   });
 
