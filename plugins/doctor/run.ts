@@ -5,12 +5,12 @@ import { checkNamespace } from '../../shared/cli/args.ts';
 import type { PluginContext, Result } from '../../shared/cli/plugin.ts';
 import { sshLimits } from '../../shared/cli/ssh-flags.ts';
 import { CliError, ExitCode } from '../../shared/errors.ts';
-import yaml from 'js-yaml';
 import { injectorConfigMapName, meshConfigMapName, ROOT_CERT_CONFIGMAP } from '../../shared/istio/revision.ts';
 import { ISTIOD_GATEWAY, istiodVirtualServiceName } from '../../shared/istio/expose-istiod.ts';
 import { findVmGateway } from '../../shared/kube/gateway.ts';
 import { configMapRef, type ConfigMap } from '../../shared/kube/istio-reads.ts';
 import type { KubeObject } from '../../shared/kube/objects.ts';
+import { parseYamlMapping } from '../../shared/vm/bundle.ts';
 import { clusterChecks, doctorReport, doctorTable, type Check, type ClusterFacts, type Deployment, type Service, type WorkloadGroup } from '../../shared/vm/doctor-checks.ts';
 import { vmChecks } from '../../shared/vm/doctor-vm.ts';
 import { listRecords, type VmRecord } from '../../shared/vm/record.ts';
@@ -73,8 +73,8 @@ export async function run(ctx: PluginContext, args: DoctorArgs): Promise<Result>
     ),
   ]);
   // The gateway of each network in play, found as every command finds it.
-  const meshYaml = parseYamlMap(mesh?.data?.mesh);
-  const networksYaml = parseYamlMap(mesh?.data?.meshNetworks);
+  const meshYaml = parseYamlMapping(mesh?.data?.mesh);
+  const networksYaml = parseYamlMapping(mesh?.data?.meshNetworks);
   let meshNetwork: string | undefined;
   try {
     meshNetwork = (JSON.parse(injector?.data?.values ?? '{}') as { global?: { network?: string } }).global?.network || undefined;
@@ -119,11 +119,3 @@ export async function run(ctx: PluginContext, args: DoctorArgs): Promise<Result>
   return { summary: doctorTable(report), trailer, exitCode };
 }
 
-function parseYamlMap(text: string | undefined): Record<string, unknown> {
-  try {
-    const v = text ? yaml.load(text) : {};
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}

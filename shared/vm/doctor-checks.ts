@@ -1,11 +1,11 @@
 // `kubectl vm doctor`: the preconditions of a VM in the mesh, each one pass, warn or fail with the command that
 // fixes it. Pure: the plugin reads the cluster (and over SSH the VMs) and hands what it read to these checks.
-import yaml from 'js-yaml';
 import type { KubeObject } from '../kube/objects.ts';
 import type { VmGateway } from '../kube/gateway.ts';
 import { NETWORK_LABEL } from '../istio/eastwest-gateway.ts';
 import { ISTIOD_GATEWAY, istiodVirtualServiceName } from '../istio/expose-istiod.ts';
 import { formatTable } from '../output/table.ts';
+import { parseYamlMapping } from './bundle.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -62,15 +62,6 @@ export interface ClusterFacts {
 const pass = (check: string, target: string, message: string): Check => ({ check, scope: 'cluster', target, status: 'pass', message });
 const problem = (status: 'warn' | 'fail', check: string, target: string, message: string, fix: string): Check => ({ check, scope: 'cluster', target, status, message, fix });
 
-function parseYaml(text: string | undefined): Record<string, any> {
-  try {
-    const v = text ? yaml.load(text) : {};
-    return v && typeof v === 'object' ? (v as Record<string, any>) : {};
-  } catch {
-    return {};
-  }
-}
-
 function parseJson(text: string | undefined): Record<string, any> {
   try {
     return text ? (JSON.parse(text) as Record<string, any>) : {};
@@ -95,7 +86,7 @@ export function clusterChecks(f: ClusterFacts): Check[] {
   const ins = f.istioNamespace;
   const istiodName = f.revision ? `istiod-${f.revision}` : 'istiod';
   const values = parseJson(f.injectorValues);
-  const mesh = parseYaml(f.meshConfig);
+  const mesh = parseYamlMapping(f.meshConfig);
   const meshNetwork: string | undefined = values.global?.network || undefined;
 
   // The VMs' gateway, for each network in play: found (as every command finds it), its ports, its address.
@@ -197,7 +188,7 @@ export function clusterChecks(f: ClusterFacts): Check[] {
   }
 
   // The trust domain: meshConfig, the injector's values and istiod's environment agree.
-  const meshTd: string = mesh.trustDomain || 'cluster.local';
+  const meshTd = (mesh.trustDomain as string | undefined) || 'cluster.local';
   const others = [
     ['values.global.trustDomain', values.global?.trustDomain],
     [`${istiodName} TRUST_DOMAIN`, istiodEnv(f, 'TRUST_DOMAIN')],
