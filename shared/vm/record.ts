@@ -55,19 +55,8 @@ export interface VmRecord {
   resourceVersion?: string;
 }
 
-/** The inputs of a record: who the VM is and what was delivered. */
-export interface RecordInput {
-  vm: string;
-  namespace: string;
-  group: string;
-  serviceAccount: string;
-  runtime: Runtime;
-  address?: string;
-  sshTarget?: string;
-  generation?: number;
-  tokenExpires?: string;
-  bundleSha256?: string;
-}
+/** The inputs of a record: who the VM is and what was delivered (the generation defaults to 0). */
+export type RecordInput = Omit<VmRecord, 'generation' | 'revokedAt' | 'uid' | 'resourceVersion'> & { generation?: number };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
