@@ -6,14 +6,12 @@ import { ExitCode } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/kube/transport.ts';
 import { COMPLETE, KUBECTL_COMPLETE, formatCompletion } from '../../shared/cli/complete-protocol.ts';
 import { inProcessStarter } from '../../shared/cli/in-process.ts';
+import { CLOSED_PIPE, onReaderGone } from '../../shared/output/io.ts';
 import { completionRoute, groupHelpText, helpText, route, unknownCommandText } from './route.ts';
 
 const here = path.dirname(fs.realpathSync(process.argv[1]!));
-// The reader of stdout went away (`kubectl vm | head -1`): exit as a shell reports kubectl then (SIGPIPE, 128 + 13).
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE' && process.exitCode !== 141) throw err;
-  process.exitCode = 141;
-});
+// The reader of stdout went away (`kubectl vm | head -1`): exit as a shell reports kubectl then.
+onReaderGone(process.stdout, () => (process.exitCode = CLOSED_PIPE));
 const exists = (name: string) => fs.existsSync(path.join(here, name));
 const argv = process.argv.slice(2);
 const completing = argv[0] === COMPLETE || argv[0] === KUBECTL_COMPLETE;

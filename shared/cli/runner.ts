@@ -13,7 +13,7 @@ import { defaultBackoff, type BackoffPolicy } from '../kube/retry.ts';
 import { COMPLETE, commandFor, complete, flagSpecs, formatCompletion, type FlagSpec, type ValueSource } from './completion.ts';
 import { VERSION } from '../kube/transport.ts';
 import { paintFor, type Paint } from '../output/color.ts';
-import type { IO } from '../output/io.ts';
+import { CLOSED_PIPE, onReaderGone, type IO } from '../output/io.ts';
 import { createLogger, type Logger } from '../output/logger.ts';
 import { formatObjects } from '../output/printer.ts';
 import { createStep, stopSpinners, hasRealSize } from '../output/step.ts';
@@ -39,18 +39,12 @@ export async function runPlugin(plugin: Plugin): Promise<void> {
   // The reader of stdout went away (`… | head -1`): later output is dropped, the command still finishes what it
   // changes, and a run that would have succeeded exits as a shell reports kubectl in that case (SIGPIPE, 128 + 13).
   let readerGone = false;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' && !readerGone) throw err;
-    readerGone = true;
-  });
+  onReaderGone(process.stdout, () => (readerGone = true));
   const code = await execute(plugin, process.argv.slice(2), io);
   // A failed write is reported after it returned: wait until what was written has gone, or failed.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exitCode = readerGone && code === ExitCode.ok ? CLOSED_PIPE : code;
 }
-
-/** The exit status a shell reports for a program that SIGPIPE ended. */
-export const CLOSED_PIPE = 141;
 
 /** Runs a plugin with the given arguments and streams; returns the exit code. Tests call this directly. */
 export async function execute(plugin: Plugin, argv: string[], io: IO, options: ExecuteOptions = {}): Promise<number> {

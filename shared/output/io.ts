@@ -27,3 +27,19 @@ export class BufferStream implements OutStream {
     return true;
   }
 }
+
+/** The exit status a shell reports for a program that SIGPIPE ended (128 + 13): kubectl's, when its reader goes. */
+export const CLOSED_PIPE = 141;
+
+/**
+ * Calls `gone` when the reader of `stream` has gone away (`… | head -1`): a write fails with EPIPE, and any later
+ * error of the stream belongs to that same end. Any other error is thrown, as without a listener.
+ */
+export function onReaderGone(stream: NodeJS.WritableStream, gone: () => void): void {
+  let ended = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && !ended) throw err;
+    ended = true;
+    gone();
+  });
+}
