@@ -109,11 +109,7 @@ export class Transaction implements ObjectApi {
 
   /** One write of an entry: pending (what was sent) until the answer comes, then done with what the server kept. */
   private async write<T extends KubeObject>(entry: Entry, body: T, send: () => Promise<T>): Promise<T> {
-    const prior = { wrote: entry.wrote, after: entry.after, done: entry.done };
-    entry.wrote = body;
-    entry.after = undefined;
-    entry.done = false;
-    const result = await this.unlessUnapplied(entry, prior, send);
+    const result = await this.send(entry, body, send);
     entry.after = result;
     entry.done = true;
     this.remember(result);
@@ -125,23 +121,24 @@ export class Transaction implements ObjectApi {
     const latest = this.seen.get(key) ?? (this.live ? await this.get(ref) : undefined);
     const entry = this.entryFor(ref, latest);
     if (latest && entry.before && !this.isOurs(entry, latest)) entry.before = latest;
-    const prior = { wrote: entry.wrote, after: entry.after, done: entry.done };
-    entry.wrote = undefined;
-    entry.after = undefined;
-    entry.done = false;
-    const existed = await this.unlessUnapplied(entry, prior, () => this.kube.delete(ref, preconditions));
+    const existed = await this.send(entry, undefined, () => this.kube.delete(ref, preconditions));
     entry.done = true;
     this.seen.delete(key);
     return existed;
   }
 
   /**
-   * Sends a write. One the server certainly did not act on (see isUnapplied) leaves the entry as it was before, and
-   * an entry it would have been the first write of is forgotten: there is nothing of it to put back or report.
+   * Sends a write (`wrote` is its body, undefined for a delete) with the entry pending until the answer comes. One
+   * the server certainly did not act on (see isUnapplied) leaves the entry as it was before, and an entry it would
+   * have been the first write of is forgotten: there is nothing of it to put back or report.
    */
-  private async unlessUnapplied<R>(entry: Entry, prior: Pick<Entry, 'wrote' | 'after' | 'done'>, send: () => Promise<R>): Promise<R> {
+  private async send<R>(entry: Entry, wrote: KubeObject | undefined, request: () => Promise<R>): Promise<R> {
+    const prior = { wrote: entry.wrote, after: entry.after, done: entry.done };
+    entry.wrote = wrote;
+    entry.after = undefined;
+    entry.done = false;
     try {
-      return await send();
+      return await request();
     } catch (err) {
       if (isUnapplied(err)) {
         if (prior.done === undefined) this.entries.delete(this.key(entry.ref));

@@ -203,7 +203,7 @@ export class Transport implements Sender {
   }
 
   /** One attempt; `handedOff` runs once the whole request has been handed to the operating system. */
-  private once(req: HttpRequest, prepared: Prepared, handedOff: () => void = () => undefined): Promise<HttpResponse> {
+  private once(req: HttpRequest, prepared: Prepared, handedOff: () => void): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, v);
