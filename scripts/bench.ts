@@ -33,8 +33,7 @@ const MiB = 1024;
  * Where fleets write: BENCH_OUT_DIR, else /dev/shm when this machine has it, so that a fleet's row times the command
  * rather than the disk (a row beside it times a bare loop creating the same files in the same place).
  */
-const OUT_DIR = fs.mkdtempSync(path.join(process.env.BENCH_OUT_DIR ?? (isWritableDir('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'kubectl-vm-bench-out-'));
-process.on('exit', () => fs.rmSync(OUT_DIR, { recursive: true, force: true }));
+const OUT_BASE = process.env.BENCH_OUT_DIR ?? (isWritableDir('/dev/shm') ? '/dev/shm' : os.tmpdir());
 function isWritableDir(dir: string): boolean {
   try {
     fs.accessSync(dir, fs.constants.W_OK);
@@ -192,7 +191,7 @@ const distBytes = fs.readdirSync(DIST).reduce((n, f) => n + fs.statSync(path.joi
 console.log(`kubectl-vm benchmark, Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`dist/: ${(distBytes / 1024).toFixed(0)} KiB in ${fs.readdirSync(DIST).length} files`);
 console.log(`headline: ${ENVS.headline}; second line: ${ENVS.asIs}`);
-console.log(`fleets write into ${path.dirname(OUT_DIR)}`);
+console.log(`fleets write into ${OUT_BASE}`);
 
 /** POST the Service, POST the ServiceEntry, GET the Service back: add-to-mesh's requests, with nothing around them. */
 const FLOOR_SCRIPT = `const https = require("https"), fs = require("fs");
@@ -399,6 +398,8 @@ if (ONLY.has('scale')) {
 // ---------------------------------------------------------------------------------------------------------------
 // workload-entry configure for a fleet of N WorkloadGroups in 10 namespaces, into a directory and into a bundle.
 if (ONLY.has('fleet')) {
+  const OUT_DIR = fs.mkdtempSync(path.join(OUT_BASE, 'kubectl-vm-bench-out-'));
+  process.on('exit', () => fs.rmSync(OUT_DIR, { recursive: true, force: true }));
   const NAMESPACES = 10;
   for (const n of FLEET_SIZES) {
     const seed: Record<string, unknown>[] = [

@@ -234,8 +234,8 @@ const yargsAssert = {
 /** Runs an executable of dist/ with --help, as on a pipe (width 100) or a terminal of 120 columns; returns stdout. */
 function renderHelp(file, width) {
   return new Promise((resolve, reject) => {
-    const preload = width === 100 ? [] : ['-e', `Object.defineProperty(process.stdout, "isTTY", { value: true }); Object.defineProperty(process.stdout, "columns", { value: ${width} }); process.argv = [process.argv[0], ${JSON.stringify(file)}, "--help"]; require(${JSON.stringify(file)});`];
-    const args = width === 100 ? [file, '--help'] : preload;
+    // A pipe is what the child has; a terminal is one its stdout claims to be before the executable runs.
+    const args = width === 100 ? [file, '--help'] : ['-e', `Object.defineProperty(process.stdout, "isTTY", { value: true }); Object.defineProperty(process.stdout, "columns", { value: ${width} }); process.argv = [process.argv[0], ${JSON.stringify(file)}, "--help"]; require(${JSON.stringify(file)});`];
     const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, HOME: os.tmpdir(), KUBECTL_VM_CACHE_DIR: 'off', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
